@@ -1,0 +1,1 @@
+"""Consensus: Aura-style slot authoring and GRANDPA finality (pure round logic + async voter)."""

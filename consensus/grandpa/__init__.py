@@ -1,0 +1,1 @@
+"""GRANDPA: messages, justifications, verification; later the round logic and voter."""

@@ -1,0 +1,1 @@
+"""Chain specs (Substrate JSON format), presets and genesis building."""

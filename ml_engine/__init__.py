@@ -1,0 +1,1 @@
+"""Off-chain machine learning: datasets, models, training, update encoding, attacks, participant."""

@@ -1,0 +1,1 @@
+"""FRAME-like runtime framework: pallets, storage descriptors, dispatch, events, executive."""

@@ -1,0 +1,1 @@
+"""Pallets, one package each (see STYLE.md for the layout of a pallet)."""

@@ -1,0 +1,1 @@
+"""Primitives: SCALE codec, hashing, keys and signatures, SS58 addresses, headers."""
