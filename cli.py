@@ -13,6 +13,7 @@ import sys
 # Sub-command modules, in the order they appear in ``--help``.
 COMMAND_MODULES = [
     "pychain.commands.chain_spec",
+    "pychain.commands.inspect",
 ]
 
 
