@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = [
     "pychain.commands.chain_spec",
     "pychain.commands.inspect",
+    "pychain.commands.key",
 ]
 
 

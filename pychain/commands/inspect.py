@@ -10,7 +10,11 @@ import argparse
 import importlib
 from typing import Any
 
-INSPECT_MODULES: list[str] = []
+INSPECT_MODULES: list[str] = [
+    "pychain.commands.inspect_extrinsic",
+    "pychain.commands.inspect_justification",
+    "pychain.commands.inspect_header",
+]
 
 
 def register(subparsers: Any) -> None:

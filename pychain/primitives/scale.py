@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import struct
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -103,7 +104,7 @@ class ScaleEncodeError(ScaleError):
 # ----------------------------------------------------------------------------------------- base
 
 
-class Codec(Generic[T]):
+class Codec(ABC, Generic[T]):
     """A SCALE type. Subclasses implement ``encode_into`` and ``decode_at``."""
 
     #: Human-readable type name, used in error messages and metadata (e.g. ``"u32"``).
@@ -111,11 +112,21 @@ class Codec(Generic[T]):
     #: Smallest possible encoded size in bytes; bounds a declared sequence length before allocating.
     min_size: int = 0
 
+    @abstractmethod
     def encode_into(self, value: T, out: bytearray) -> None:
-        raise NotImplementedError
+        """Append the encoding of ``value`` to ``out``; :class:`ScaleEncodeError` if invalid."""
 
+    @abstractmethod
     def decode_at(self, data: bytes, pos: int) -> tuple[T, int]:
-        raise NotImplementedError
+        """Decode one value starting at ``data[pos]``; returns it and the offset after it."""
+
+    def sort_key(self, value: T) -> Any:
+        """A Python value ordering like Rust's derived ``Ord`` does; used to sort ``BTreeMap`` keys.
+
+        The default (the value itself) serves integers, bools, ``bytes`` and ``str`` (UTF-8 byte
+        order equals code point order); composite codecs override it.
+        """
+        return value
 
     def encode(self, value: T) -> bytes:
         out = bytearray()
@@ -233,6 +244,8 @@ Bool: Codec[bool] = _Bool()
 
 _PACK_U16 = struct.Struct("<H").pack
 _PACK_U32 = struct.Struct("<I").pack
+_UNPACK_U16 = struct.Struct("<H").unpack_from
+_UNPACK_U32 = struct.Struct("<I").unpack_from
 
 
 def encode_compact(value: int) -> bytes:
@@ -269,14 +282,14 @@ def decode_compact(data: bytes, pos: int = 0, max_bits: int = 128) -> tuple[int,
         end = pos + 2
         if end > len(data):
             raise _truncated("compact", pos)
-        value = (first | (data[pos + 1] << 8)) >> 2
+        value = _UNPACK_U16(data, pos)[0] >> 2
         if value < 0x40:
             raise ScaleDecodeError("non-canonical compact encoding (two-byte mode)", pos)
     elif mode == 2:
         end = pos + 4
         if end > len(data):
             raise _truncated("compact", pos)
-        value = int.from_bytes(data[pos:end], "little") >> 2
+        value = _UNPACK_U32(data, pos)[0] >> 2
         if value < 0x4000:
             raise ScaleDecodeError("non-canonical compact encoding (four-byte mode)", pos)
     else:
@@ -305,13 +318,21 @@ class CompactOf(Codec[int]):
         self._limit = 1 << bits
 
     def encode_into(self, value: int, out: bytearray) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ScaleEncodeError(f"{self.name} expects an int, got {type(value).__name__}")
+        if type(value) is not int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ScaleEncodeError(f"{self.name} expects an int, got {type(value).__name__}")
         if not 0 <= value < self._limit:
             raise ScaleEncodeError(f"{value} is out of range for {self.name}")
-        out += encode_compact(value)
+        if value < 0x40:
+            out.append(value << 2)  # single-byte mode, inlined: the most frequent case
+        else:
+            out += encode_compact(value)
 
     def decode_at(self, data: bytes, pos: int) -> tuple[int, int]:
+        if pos < len(data):
+            first = data[pos]
+            if not first & 0b11:
+                return first >> 2, pos + 1  # single-byte mode, inlined
         return decode_compact(data, pos, self.bits)
 
 
@@ -319,12 +340,31 @@ Compact: Codec[int] = CompactOf(128)
 CompactU32: Codec[int] = CompactOf(32)
 
 
+#: Longest sequence of zero-sized items (``Vec<()>``) pychain decodes. Such items take no input
+#: bytes, so the remaining input cannot bound their count; without a cap five bytes could demand a
+#: list of 2^32 elements. pychain's own bound: parity-scale-codec has none (Rust's zero-sized
+#: vectors allocate nothing).
+MAX_ZERO_SIZED_ITEMS = 1024
+
+
 def _decode_length(data: bytes, pos: int, item_min_size: int, what: str) -> tuple[int, int]:
-    """Decode a ``Compact<u32>`` length and refuse it if the remaining input cannot hold it."""
+    """Decode a ``Compact<u32>`` length and refuse it if the remaining input cannot hold it.
+
+    The check happens before anything is allocated: each item takes at least ``item_min_size``
+    bytes. Zero-sized items are capped at :data:`MAX_ZERO_SIZED_ITEMS` instead.
+    """
     length, pos2 = decode_compact(data, pos, 32)
-    if item_min_size and length * item_min_size > len(data) - pos2:
+    if item_min_size:
+        if length * item_min_size > len(data) - pos2:
+            raise ScaleDecodeError(
+                f"declared {what} length {length} exceeds the remaining "
+                f"{len(data) - pos2} byte(s)",
+                pos,
+            )
+    elif length > MAX_ZERO_SIZED_ITEMS:
         raise ScaleDecodeError(
-            f"declared {what} length {length} exceeds the remaining {len(data) - pos2} byte(s)",
+            f"declared {what} length {length} of zero-sized items exceeds the limit "
+            f"{MAX_ZERO_SIZED_ITEMS}",
             pos,
         )
     return length, pos2
@@ -333,19 +373,43 @@ def _decode_length(data: bytes, pos: int, item_min_size: int, what: str) -> tupl
 # ------------------------------------------------------------------------------ bytes and text
 
 
+def _as_bytes(value: Any, name: str) -> bytes:
+    """``value`` as ``bytes`` if it is bytes-like (``bytearray``, ``memoryview``), else an error.
+
+    A ``memoryview`` is converted rather than used directly: its ``len`` counts items, not bytes.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise ScaleEncodeError(f"{name} expects bytes, got {type(value).__name__}")
+
+
 class _Bytes(Codec[bytes]):
     name = "Vec<u8>"
     min_size = 1
 
     def encode_into(self, value: bytes, out: bytearray) -> None:
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise ScaleEncodeError(f"Vec<u8> expects bytes, got {type(value).__name__}")
-        out += encode_compact(len(value))
+        if type(value) is not bytes:
+            value = _as_bytes(value, self.name)
+        size = len(value)
+        if size < 0x40:
+            out.append(size << 2)
+        else:
+            out += encode_compact(size)
         out += value
 
     def decode_at(self, data: bytes, pos: int) -> tuple[bytes, int]:
-        length, pos2 = _decode_length(data, pos, 1, "byte")
-        end = pos2 + length
+        if pos < len(data) and not data[pos] & 0b11:
+            pos2 = pos + 1  # single-byte length, inlined
+            end = pos2 + (data[pos] >> 2)
+            if end > len(data):
+                raise ScaleDecodeError(
+                    f"declared byte length {end - pos2} exceeds the remaining "
+                    f"{len(data) - pos2} byte(s)",
+                    pos,
+                )
+        else:
+            length, pos2 = _decode_length(data, pos, 1, "byte")
+            end = pos2 + length
         return data[pos2:end], end
 
 
@@ -359,7 +423,10 @@ class _Str(Codec[str]):
     def encode_into(self, value: str, out: bytearray) -> None:
         if not isinstance(value, str):
             raise ScaleEncodeError(f"str expects a str, got {type(value).__name__}")
-        raw = value.encode("utf-8")
+        try:
+            raw = value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form
+            raise ScaleEncodeError(f"str is not encodable as UTF-8: {exc.reason}") from None
         out += encode_compact(len(raw))
         out += raw
 
@@ -384,8 +451,8 @@ class FixedBytes(Codec[bytes]):
         self.name = f"[u8; {size}]"
 
     def encode_into(self, value: bytes, out: bytearray) -> None:
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise ScaleEncodeError(f"{self.name} expects bytes, got {type(value).__name__}")
+        if type(value) is not bytes:
+            value = _as_bytes(value, self.name)
         if len(value) != self.size:
             raise ScaleEncodeError(f"{self.name} expects {self.size} bytes, got {len(value)}")
         out += value
@@ -418,6 +485,9 @@ class Tuple(Codec[tuple[Any, ...]]):
         for codec, item in zip(self.items, value, strict=True):
             codec.encode_into(item, out)
 
+    def sort_key(self, value: tuple[Any, ...]) -> Any:
+        return tuple(codec.sort_key(item) for codec, item in zip(self.items, value, strict=True))
+
     def decode_at(self, data: bytes, pos: int) -> tuple[tuple[Any, ...], int]:
         values = []
         for codec in self.items:
@@ -439,15 +509,36 @@ class Vec(Codec[list[T]]):
         self.name = f"Vec<{item.name}>"
 
     def encode_into(self, value: Sequence[T], out: bytearray) -> None:
-        if isinstance(value, (str, bytes, dict)) or not isinstance(value, Sequence):
-            raise ScaleEncodeError(f"{self.name} expects a sequence, got {type(value).__name__}")
-        out += encode_compact(len(value))
+        if type(value) is not list and type(value) is not tuple:
+            if isinstance(value, (str, bytes, dict)) or not isinstance(value, Sequence):
+                raise ScaleEncodeError(
+                    f"{self.name} expects a sequence, got {type(value).__name__}"
+                )
+        size = len(value)
+        if size < 0x40:
+            out.append(size << 2)
+        else:
+            out += encode_compact(size)
         encode_item = self.item.encode_into
         for item in value:
             encode_item(item, out)
 
+    def sort_key(self, value: Sequence[T]) -> Any:
+        return tuple(self.item.sort_key(item) for item in value)
+
     def decode_at(self, data: bytes, pos: int) -> tuple[list[T], int]:
-        length, pos = _decode_length(data, pos, self.item.min_size, "sequence")
+        min_size = self.item.min_size
+        if pos < len(data) and not data[pos] & 0b11 and min_size:
+            length = data[pos] >> 2  # single-byte length (< 64), inlined
+            if length * min_size > len(data) - pos - 1:
+                raise ScaleDecodeError(
+                    f"declared sequence length {length} exceeds the remaining "
+                    f"{len(data) - pos - 1} byte(s)",
+                    pos,
+                )
+            pos += 1
+        else:
+            length, pos = _decode_length(data, pos, self.item.min_size, "sequence")
         decode_item = self.item.decode_at
         values = []
         for _ in range(length):
@@ -471,6 +562,9 @@ class Array(Codec[list[T]]):
         for item in value:
             self.item.encode_into(item, out)
 
+    def sort_key(self, value: Sequence[T]) -> Any:
+        return tuple(self.item.sort_key(item) for item in value)
+
     def decode_at(self, data: bytes, pos: int) -> tuple[list[T], int]:
         values = []
         for _ in range(self.length):
@@ -485,6 +579,8 @@ class BTreeMap(Codec[dict[Any, Any]]):
     min_size = 1
 
     def __init__(self, key: Codec[Any], value: Codec[Any]) -> None:
+        if isinstance(key, (Vec, Array, BTreeMap)):
+            raise ScaleError(f"BTreeMap key {key.name} decodes to a list or dict: not hashable")
         self.key = key
         self.value = value
         self.name = f"BTreeMap<{key.name}, {value.name}>"
@@ -493,23 +589,36 @@ class BTreeMap(Codec[dict[Any, Any]]):
     def encode_into(self, value: Mapping[Any, Any], out: bytearray) -> None:
         if not isinstance(value, Mapping):
             raise ScaleEncodeError(f"{self.name} expects a mapping, got {type(value).__name__}")
+        # Encode every key first: that validates its type, so that sort_key can rely on it.
+        entries = []
+        for k, v in value.items():
+            key_bytes = self.key.encode(k)
+            entries.append((self.key.sort_key(k), key_bytes, v))
         out += encode_compact(len(value))
-        for k in sorted(value):
-            self.key.encode_into(k, out)
-            self.value.encode_into(value[k], out)
+        for _, key_bytes, v in sorted(entries, key=lambda entry: entry[0]):
+            out += key_bytes
+            self.value.encode_into(v, out)
+
+    def sort_key(self, value: Mapping[Any, Any]) -> Any:
+        key_order = self.key.sort_key
+        return tuple(
+            sorted(((key_order(k), self.value.sort_key(v)) for k, v in value.items()))
+        )
 
     def decode_at(self, data: bytes, pos: int) -> tuple[dict[Any, Any], int]:
         length, pos = _decode_length(data, pos, self._pair_min, "map")
+        key_order = self.key.sort_key
         result: dict[Any, Any] = {}
         previous: Any = None
         for i in range(length):
             key_pos = pos
             k, pos = self.key.decode_at(data, pos)
-            if i and not previous < k:
+            order = key_order(k)
+            if i and not previous < order:
                 raise ScaleDecodeError("map keys are not in strictly ascending order", key_pos)
             v, pos = self.value.decode_at(data, pos)
             result[k] = v
-            previous = k
+            previous = order
         return result, pos
 
 
@@ -538,6 +647,10 @@ class Option(Codec[Any]):
         else:
             out.append(1)
             self.item.encode_into(value, out)
+
+    def sort_key(self, value: Any) -> Any:
+        # Rust: None < Some(_), and Some values compare by their contents.
+        return (0,) if value is None else (1, self.item.sort_key(value))
 
     def decode_at(self, data: bytes, pos: int) -> tuple[Any, int]:
         if pos >= len(data):
@@ -588,6 +701,12 @@ class Result(Codec[Any]):
         else:
             raise ScaleEncodeError(f"{self.name} expects Ok(...) or Err(...), got {value!r:.40}")
 
+    def sort_key(self, value: Any) -> Any:
+        # Rust's Result declares Ok before Err, so every Ok sorts first.
+        if isinstance(value, Ok):
+            return (0, self.ok.sort_key(value.value))
+        return (1, self.err.sort_key(value.value))
+
     def decode_at(self, data: bytes, pos: int) -> tuple[Any, int]:
         if pos >= len(data):
             raise _truncated(self.name, pos)
@@ -618,8 +737,155 @@ def _codec_for_hint(hint: Any, where: str) -> Codec[Any]:
     raise ScaleError(f"{where}: field type {hint!r} needs Annotated[T, codec]")
 
 
+_new_object = object.__new__
+
+
+def _is_plain_dataclass(cls: type) -> bool:
+    """Whether ``cls(*field_values)`` does nothing but store the values in the instance dict.
+
+    True for an ordinary ``@dataclass`` (frozen or not) whose fields are all ``init`` fields, that
+    has no ``__post_init__``, keeps the ``__init__`` the decorator generated and has a ``__dict__``.
+    Struct decoding then fills the instance dict directly, which is several times faster.
+    """
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__"):
+        return False
+    if any(not f.init for f in dataclasses.fields(cls)):
+        return False
+    init = cls.__dict__.get("__init__")
+    code = getattr(init, "__code__", None)
+    # dataclasses builds __init__ with exec(); a hand-written one has a real file name.
+    if code is None or code.co_filename != "<string>":
+        return False
+    try:
+        probe = _new_object(cls)
+    except TypeError:
+        return False
+    return isinstance(getattr(probe, "__dict__", None), dict)
+
+
+# ------------------------------------------------------------------------ generated struct codecs
+#
+# A struct's encoder and decoder are straight-line Python functions generated from its field list
+# (the technique of dataclasses' own __init__), about twice as fast as looping over the fields.
+# Fixed-width integers, byte arrays and single-byte compacts are inlined with exactly the checks of
+# their codecs' methods; any value the inline form does not handle (a wrong type, an out-of-range
+# or multi-byte value) is passed to the field codec's own method, which encodes it or raises. All
+# other fields call their codec's method. ``codec._encoder_source`` / ``_decoder_source`` hold the
+# generated text. Field names are Python identifiers (dataclasses guarantee it); no other text is
+# interpolated: codecs and names are passed in the function's namespace.
+
+
+def _compile(source: str, namespace: dict[str, Any], name: str) -> Callable[..., Any]:
+    exec(compile(source, f"<scale codec {name}>", "exec"), namespace)
+    function: Callable[..., Any] = namespace["_generated"]
+    return function
+
+
+def _compile_struct_decoder(codec: StructCodec[Any]) -> Callable[[bytes, int], tuple[Any, int]]:
+    """Generate ``decode_at(data, pos)`` for ``codec``: equivalent to StructCodec.decode_at."""
+    namespace: dict[str, Any] = {
+        "cls": codec.cls,
+        "new": _new_object,
+        "struct_error": struct.error,
+        "truncated": _truncated,
+        "decode_compact": decode_compact,
+    }
+    lines = ["def _generated(data, pos):"]
+    if codec._fast_init:
+        lines += ["    obj = new(cls)", "    fields = obj.__dict__"]
+    for i, (field_name, field_codec) in enumerate(codec._pairs):
+        target = f"fields[{field_name!r}]" if codec._fast_init else f"v{i}"
+        namespace[f"name{i}"] = field_codec.name
+        if isinstance(field_codec, FixedBytes):
+            lines += [
+                f"    end = pos + {field_codec.size}",
+                "    if end > len(data):",
+                f"        raise truncated(name{i}, pos)",
+                f"    {target} = data[pos:end]",
+                "    pos = end",
+            ]
+        elif isinstance(field_codec, _FixedInt):
+            namespace[f"unpack{i}"] = field_codec._struct.unpack_from
+            lines += [
+                "    try:",
+                f"        ({target},) = unpack{i}(data, pos)",
+                "    except struct_error:",
+                f"        raise truncated(name{i}, pos) from None",
+                f"    pos += {field_codec.min_size}",
+            ]
+        elif isinstance(field_codec, CompactOf) and field_codec.bits >= 6:
+            lines += [
+                "    if pos < len(data) and not data[pos] & 3:",
+                f"        {target} = data[pos] >> 2",
+                "        pos += 1",
+                "    else:",
+                f"        {target}, pos = decode_compact(data, pos, {field_codec.bits})",
+            ]
+        else:
+            namespace[f"decode{i}"] = field_codec.decode_at
+            lines.append(f"    {target}, pos = decode{i}(data, pos)")
+    if codec._fast_init:
+        lines.append("    return obj, pos")
+    else:
+        arguments = ", ".join(f"{n}=v{i}" for i, n in enumerate(codec.field_names))
+        lines.append(f"    return cls({arguments}), pos")
+    source = "\n".join(lines) + "\n"
+    codec._decoder_source = source
+    return _compile(source, namespace, codec.name)
+
+
+def _compile_struct_encoder(
+    codec: StructCodec[Any], check_type: bool
+) -> Callable[[Any, bytearray], None]:
+    """Generate ``encode_into`` (``check_type``) or ``encode_fields`` for ``codec``."""
+    namespace: dict[str, Any] = {"cls": codec.cls, "encode_error": ScaleEncodeError}
+    lines = ["def _generated(value, out):"]
+    if check_type:
+        namespace["message"] = f"{codec.name} expects a {codec.name}, got "
+        lines += [
+            "    if not isinstance(value, cls):",
+            "        raise encode_error(message + type(value).__name__)",
+        ]
+    for i, (field_name, field_codec) in enumerate(codec._pairs):
+        namespace[f"encode{i}"] = field_codec.encode_into
+        lines.append(f"    v = value.{field_name}")
+        if isinstance(field_codec, FixedBytes):
+            lines += [
+                f"    if type(v) is bytes and len(v) == {field_codec.size}:",
+                "        out += v",
+                "    else:",
+                f"        encode{i}(v, out)",
+            ]
+        elif isinstance(field_codec, _FixedInt):
+            namespace[f"pack{i}"] = field_codec._struct.pack
+            lines += [
+                f"    if type(v) is int and {field_codec.lo} <= v <= {field_codec.hi}:",
+                f"        out += pack{i}(v)",
+                "    else:",
+                f"        encode{i}(v, out)",
+            ]
+        elif isinstance(field_codec, CompactOf) and field_codec.bits >= 6:
+            lines += [
+                "    if type(v) is int and 0 <= v < 64:",
+                "        out.append(v << 2)",
+                "    else:",
+                f"        encode{i}(v, out)",
+            ]
+        else:
+            lines.append(f"    encode{i}(v, out)")
+    if not codec._pairs:
+        lines.append("    return None")
+    source = "\n".join(lines) + "\n"
+    if check_type:
+        codec._encoder_source = source
+    return _compile(source, namespace, codec.name)
+
+
 class StructCodec(Codec[S]):
     """Codec of a :class:`Struct` dataclass: its fields' encodings in declaration order."""
+
+    _encoder_source = ""
+    _decoder_source = ""
 
     def __init__(self, cls: type[S]) -> None:
         self.cls = cls
@@ -632,19 +898,46 @@ class StructCodec(Codec[S]):
         )
         self.min_size = sum(c.min_size for c in self.field_codecs)
         self._pairs = tuple(zip(self.field_names, self.field_codecs, strict=True))
+        self._decoders = tuple((n, c.decode_at) for n, c in self._pairs)
+        self._encoders = tuple((n, c.encode_into) for n, c in self._pairs)
+        self._fast_init = _is_plain_dataclass(cls)
+        # The methods below are the reference semantics. Each instance replaces them with
+        # functions generated for its fields (same behaviour, no per-field loop and the common
+        # leaf types inlined); see "generated struct codecs" below.
+        generated_encode_into = _compile_struct_encoder(self, check_type=True)
+        generated_encode_fields = _compile_struct_encoder(self, check_type=False)
+        generated_decode_at = _compile_struct_decoder(self)
+        self.encode_into = generated_encode_into  # type: ignore[method-assign,assignment]
+        self.encode_fields = generated_encode_fields  # type: ignore[method-assign,assignment]
+        self.decode_at = generated_decode_at  # type: ignore[method-assign,assignment]
 
     def encode_into(self, value: S, out: bytearray) -> None:
         if not isinstance(value, self.cls):
             raise ScaleEncodeError(f"{self.name} expects a {self.name}, got {type(value).__name__}")
-        for field_name, codec in self._pairs:
-            codec.encode_into(getattr(value, field_name), out)
+        self.encode_fields(value, out)
+
+    def encode_fields(self, value: S, out: bytearray) -> None:
+        """Append the fields of ``value``, already known to be a ``cls`` instance."""
+        for field_name, encode in self._encoders:
+            encode(getattr(value, field_name), out)
 
     def decode_at(self, data: bytes, pos: int) -> tuple[S, int]:
-        values = []
-        for codec in self.field_codecs:
-            value, pos = codec.decode_at(data, pos)
-            values.append(value)
-        return self.cls(*values), pos
+        """Decode the fields in order and build the instance (see :func:`_is_plain_dataclass`)."""
+        if self._fast_init:
+            # Equivalent to ``cls(*values)`` for a plain dataclass, without the cost of the
+            # generated ``__init__`` (which sets frozen fields one ``object.__setattr__`` at a time).
+            obj = _new_object(self.cls)
+            fields = obj.__dict__
+            for field_name, decode in self._decoders:
+                fields[field_name], pos = decode(data, pos)
+            return obj, pos
+        values = {}
+        for field_name, decode in self._decoders:
+            values[field_name], pos = decode(data, pos)
+        return self.cls(**values), pos
+
+    def sort_key(self, value: S) -> Any:
+        return tuple(codec.sort_key(getattr(value, n)) for n, codec in self._pairs)
 
 
 class Struct:
@@ -718,11 +1011,16 @@ class Enum(Codec[Any]):
         if len(self._index_of) != len(self.variants):
             raise ScaleError(f"{name}: a class is used for two variants")
         self._table: list[Callable[[bytes, int], tuple[Any, int]] | None] = [None] * 256
+        self._encoders: dict[type, tuple[int, Callable[[Any, bytearray], None]]] = {}
         self._built = False
 
     def _build(self) -> None:
+        # Built on first use, not in __init__, so that variant structs may refer to types that
+        # are defined after the enum.
         for index, cls in self.variants.items():
-            self._table[index] = cls.codec().decode_at
+            codec = cls.codec()
+            self._table[index] = codec.decode_at
+            self._encoders[cls] = (index, codec.encode_fields)
         self._built = True
 
     def index_of(self, value: Any) -> int:
@@ -734,9 +1032,22 @@ class Enum(Codec[Any]):
             ) from None
 
     def encode_into(self, value: Any, out: bytearray) -> None:
-        index = self.index_of(value)
+        if not self._built:
+            self._build()
+        try:
+            index, encode_fields = self._encoders[type(value)]
+        except KeyError:
+            raise ScaleEncodeError(
+                f"{self.name} has no variant of type {type(value).__name__}"
+            ) from None
         out.append(index)
-        type(value).codec().encode_into(value, out)
+        encode_fields(value, out)
+
+    def sort_key(self, value: Any) -> Any:
+        # Rust's derived Ord compares the variant first (declaration order, which pychain takes
+        # to be index order), then the variant's fields.
+        index = self.index_of(value)
+        return (index, type(value).codec().sort_key(value))
 
     def decode_at(self, data: bytes, pos: int) -> tuple[Any, int]:
         if not self._built:
@@ -768,6 +1079,9 @@ class CEnum(Codec[Any]):
         if not isinstance(value, self.enum_cls):
             raise ScaleEncodeError(f"{self.name} expects a {self.name}, got {value!r:.40}")
         out.append(int(value))
+
+    def sort_key(self, value: Any) -> Any:
+        return int(value)
 
     def decode_at(self, data: bytes, pos: int) -> tuple[Any, int]:
         if pos >= len(data):
