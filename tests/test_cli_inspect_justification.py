@@ -170,6 +170,14 @@ def test_cli_commit_message_other_set_id_is_invalid(
         (["0x00", "--set-id", "0", "--authorities", "0x0401"], "AuthorityList"),
         (["0x00", "--set-id", "0", "--authorities", "no/such/file"], "neither JSON"),
         (["no/such/file", "--set-id", "0", "--authorities", "[]"], "neither 0x-hex"),
+        (
+            ["0x00", "--authorities", '[["0x' + "11" * 32 + '", 1]]', "--block-number", "5"],
+            "--block-number needs --block-hash",
+        ),
+        (
+            ["0x00", "--authorities", '[["0x' + "11" * 32 + '", 1]]', "--block-hash", "0x12"],
+            "--block-hash must be 32 bytes",
+        ),
     ],
 )
 def test_cli_bad_input_is_one_line_error_exit_2(

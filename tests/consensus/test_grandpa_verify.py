@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consensus.grandpa.errors import (
     BadEquivocationSignature,
@@ -553,3 +555,29 @@ def test_equivocation_proof_by_other_identity_is_rejected() -> None:
     stranger = dataclasses.replace(eq, identity=keypair(5).public_key)
     with pytest.raises(BadEquivocationSignature):
         check_equivocation_proof(dataclasses.replace(proof, equivocation=stranger))
+
+
+# ------------------------------------------------------------------------------- properties
+
+_PAIRS = keypairs(7)
+_TARGET = chain(1, tag=b"property")[0]
+_SIGNED = [sign_precommit(p, _TARGET, ROUND, SET_ID) for p in _PAIRS]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=12), st.permutations(range(7)))
+def test_property_valid_exactly_when_distinct_signers_reach_threshold(
+    chosen: list[int], order: list[int]
+) -> None:
+    weights = [1 + order[i] for i in range(7)]  # 1..7, total 28, threshold 19
+    voters = voter_set(_PAIRS, weights)
+    just = justification(_TARGET, [_SIGNED[i] for i in chosen])
+    distinct_weight = sum(weights[i] for i in set(chosen))
+    if distinct_weight >= voters.threshold:
+        result = verify_justification(just, SET_ID, voters)
+        assert result.signed_weight == distinct_weight
+        assert result.signers == tuple(dict.fromkeys(_PAIRS[i].public_key for i in chosen))
+    else:
+        with pytest.raises(InsufficientWeight) as info:
+            verify_justification(just, SET_ID, voters)
+        assert info.value.signed_weight == distinct_weight
