@@ -4,7 +4,7 @@ The counterpart of what a Substrate node does with the ``FRNK`` justification of
 (``sc_consensus_grandpa::GrandpaJustification::decode_and_verify_finalizes``) or with a gossip
 commit message (``check_compact_commit`` then ``validate_commit``), for one authority set.
 
-Input: ``HEX_OR_FILE`` is 0x-prefixed hex, or a file holding hex text or the raw bytes. The
+Input: ``HEX_OR_FILE`` is 0x-prefixed hex, or a file holding 0x-prefixed hex text or raw bytes. The
 authority set (``--authorities``) is a JSON list of ``[public_key_hex, weight]`` pairs, inline or
 in a file (a file may also hold an object with that list under ``authorities`` or
 ``authority_set.authorities``, as the vectors do), or the 0x-hex SCALE of ``AuthorityList``

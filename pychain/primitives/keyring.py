@@ -13,16 +13,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Final
 
-from pychain.primitives.keys import CryptoError, Keypair
+from pychain.primitives.keys import CryptoError, Keypair, KeyringError
 
-__all__ = ["KeyringError", "DEV_ACCOUNTS", "dev_keypair", "dev_uri", "dev_names"]
+__all__ = ["CryptoError", "KeyringError", "DEV_ACCOUNTS", "dev_keypair", "dev_uri", "dev_names"]
 
 # sp_keyring's well-known accounts, in order.
 DEV_ACCOUNTS: Final = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
-
-
-class KeyringError(CryptoError):
-    """An unknown development account name."""
 
 
 def dev_uri(name: str) -> str:

@@ -49,6 +49,7 @@ __all__ = [
     "SCHEMES",
     "DEV_PHRASE",
     "CryptoError",
+    "KeyringError",
     "UnknownSchemeError",
     "InvalidSecretUriError",
     "InvalidPhraseError",
@@ -74,6 +75,7 @@ SIGNATURE_LEN: Final = {"ed25519": 64, "sr25519": 64, "ecdsa": 65}
 # Tags of the hard-derivation tuples (sp_core ed25519.rs / ecdsa.rs).
 _ED25519_HDKD: Final = "Ed25519HDKD"
 _SECP256K1_HDKD: Final = "Secp256k1HDKD"
+_BYTES_LIKE: Final = (bytes, bytearray, memoryview)
 _HDKD_CODEC = Tuple(Str, FixedBytes(32), FixedBytes(32))
 
 # sp_core::crypto::SecretUri's regular expressions.
@@ -83,10 +85,15 @@ _SECRET_URI_RE: Final = re.compile(
 _JUNCTION_RE: Final = re.compile(r"/(/?[^/]+)")
 # Rust's u64::from_str: optional '+', ASCII digits only.
 _U64_RE: Final = re.compile(r"\+?[0-9]+")
+_HEX_RE: Final = re.compile(r"(?:[0-9a-fA-F]{2})*")
 
 
 class CryptoError(PychainError):
     """Root of the errors of keys, secret URIs, the keyring and the keystore."""
+
+
+class KeyringError(CryptoError):
+    """An unknown development account name (see ``pychain.primitives.keyring``)."""
 
 
 class UnknownSchemeError(CryptoError):
@@ -409,10 +416,9 @@ class Keypair:
         uri = parse_secret_uri(suri)
         phrase = uri.phrase
         if phrase.startswith("0x"):
-            try:
-                seed = bytes.fromhex(phrase[2:])
-            except ValueError:
-                raise InvalidSeedError("the 0x seed is not valid hex") from None
+            if not _HEX_RE.fullmatch(phrase[2:]):
+                raise InvalidSeedError("the 0x seed is not valid hex")
+            seed = bytes.fromhex(phrase[2:])
             if len(seed) != SEED_LEN:
                 raise InvalidSeedError(f"the 0x seed must be {SEED_LEN} bytes, got {len(seed)}")
             root = cls.from_seed(seed, scheme)
@@ -469,6 +475,8 @@ class Keypair:
 
     def sign(self, message: bytes) -> bytes:
         """A signature of ``message``: 64 bytes (ed25519, sr25519) or 65 (ecdsa, r ++ s ++ v)."""
+        if not isinstance(message, _BYTES_LIKE):
+            raise CryptoError(f"a message to sign is bytes, got {type(message).__name__}")
         message = bytes(message)
         if self.scheme == "ed25519":
             return bytes(ed25519_zebra.ed_sign(self._secret, message))
@@ -510,6 +518,9 @@ def verify_signature(scheme: str, public_key: bytes, message: bytes, signature: 
     32-byte account id (blake2-256 of it); the message is blake2-256 hashed before recovery.
     """
     _check_scheme(scheme)
+    # Verify the inputs are byte strings (``bytes(32)`` would silently be 32 zero bytes).
+    if not all(isinstance(x, _BYTES_LIKE) for x in (public_key, message, signature)):
+        return False
     try:
         public_key, message, signature = bytes(public_key), bytes(message), bytes(signature)
         if scheme == "ecdsa":

@@ -67,6 +67,8 @@ _SALT_LEN: Final = 32
 _NONCE_LEN: Final = 12
 _AAD_TAG: Final = b"pychain-keystore-v1"
 _KEY_TYPE_RE: Final = re.compile(r"[a-z0-9]{4}")
+# A key file's name: hex(key type) ++ hex(public key of 32 or 33 bytes).
+_FILE_NAME_RE: Final = re.compile(r"[0-9a-f]{8}(?:[0-9a-f]{64}|[0-9a-f]{66})")
 
 
 class KeystoreError(CryptoError):
@@ -236,11 +238,16 @@ class Keystore:
         if not self.path.is_dir():
             return iter(())
         return (
-            p for p in sorted(self.path.iterdir()) if p.is_file() and not p.name.startswith(".")
+            p
+            for p in sorted(self.path.iterdir())
+            if _FILE_NAME_RE.fullmatch(p.name) and p.is_file()
         )
 
     def keys(self, key_type: str | None = None) -> list[KeystoreEntry]:
-        """The keys stored (of ``key_type`` when given), sorted by file name; needs no password."""
+        """The keys stored (of ``key_type`` when given), sorted by file name; needs no password.
+
+        Files whose names are not key-file names are ignored, as Substrate's keystore does.
+        """
         prefix = _check_key_type(key_type).encode().hex() if key_type is not None else ""
         entries = []
         for path in self._paths():

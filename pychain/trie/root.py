@@ -36,6 +36,10 @@ __all__ = ["Entries", "trie_root", "ordered_trie_root", "build_trie_nodes", "sor
 #: What a from-scratch root accepts: a mapping or an iterable of (key, value) pairs (last wins).
 Entries = Mapping[bytes, bytes] | Iterable[tuple[bytes, bytes]]
 
+#: Message for tries nested deeper than Python's recursion limit (thousands of keys, each a
+#: prefix of the next); Substrate has no such limit, real states never come near it.
+TOO_DEEP = "trie nested too deeply (chains of keys each a prefix of the next)"
+
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 # The hex character following each nibble character (bisect bound of a child's key range).
 _NEXT_DIGIT = {c: HEX_DIGITS[i + 1] for i, c in enumerate(HEX_DIGITS[:-1])}
@@ -137,6 +141,15 @@ class _Builder:
         )
 
 
+def _build_root_node(
+    keys: list[str], values: list[bytes], state_version: int, sink: dict[bytes, bytes] | None
+) -> bytes:
+    try:
+        return _Builder(keys, values, state_version, sink).build(0, len(keys), 0)
+    except RecursionError:
+        raise TrieError(TOO_DEEP) from None
+
+
 def build_trie_nodes(entries: Entries, state_version: int = 0) -> tuple[bytes, dict[bytes, bytes]]:
     """Root and every node a store needs for this key set: hash -> encoding (and value nodes).
 
@@ -146,7 +159,7 @@ def build_trie_nodes(entries: Entries, state_version: int = 0) -> tuple[bytes, d
     if not keys:
         return EMPTY_TRIE_ROOT, {}
     sink: dict[bytes, bytes] = {}
-    enc = _Builder(keys, values, state_version, sink).build(0, len(keys), 0)
+    enc = _build_root_node(keys, values, state_version, sink)
     root = blake2_256(enc)
     sink[root] = enc
     return root, sink
@@ -158,7 +171,7 @@ def trie_root(entries: Entries, state_version: int = 0) -> bytes:
     if not keys:
         check_state_version(state_version)
         return EMPTY_TRIE_ROOT
-    return blake2_256(_Builder(keys, values, state_version, None).build(0, len(keys), 0))
+    return blake2_256(_build_root_node(keys, values, state_version, None))
 
 
 def ordered_trie_root(values: Sequence[bytes], state_version: int = 0) -> bytes:

@@ -39,7 +39,7 @@ from pychain.trie.codec import (
     pack_nibbles,
 )
 from pychain.trie.errors import MissingNode, TrieError
-from pychain.trie.root import Entries, _as_bytes, build_trie_nodes
+from pychain.trie.root import TOO_DEEP, Entries, _as_bytes, build_trie_nodes
 from pychain.trie.store import MemoryNodeStore, NodeStore
 
 __all__ = ["Trie", "TrieCommit"]
@@ -146,7 +146,10 @@ class Trie:
         """Every (key, value) whose key starts with ``prefix``, in key order."""
         want = _as_bytes(prefix, "prefix").hex()
         if self._root is not None:
-            yield from self._iter(self._root, "", want)
+            try:
+                yield from self._iter(self._root, "", want)
+            except RecursionError:
+                raise TrieError(TOO_DEEP) from None
 
     def _iter(self, node: Node, path: str, want: str) -> Iterator[tuple[bytes, bytes]]:
         full = path + node.partial
@@ -169,7 +172,10 @@ class Trie:
         """Set ``key`` to ``value`` (an empty value is a value, not a deletion)."""
         path = _as_bytes(key, "key").hex()
         value = _as_bytes(value, "value")
-        new_root = self._insert(self._root, path, value)
+        try:
+            new_root = self._insert(self._root, path, value)
+        except RecursionError:
+            raise TrieError(TOO_DEEP) from None
         if new_root is not None:
             self._root = new_root
 
@@ -180,7 +186,10 @@ class Trie:
         path = _as_bytes(key, "key").hex()
         if self._root is None:
             return False
-        changed, new_root = self._delete(self._root, path)
+        try:
+            changed, new_root = self._delete(self._root, path)
+        except RecursionError:
+            raise TrieError(TOO_DEEP) from None
         if changed:
             self._root = new_root
         return changed
@@ -345,7 +354,10 @@ class Trie:
         if node is None:
             return EMPTY_TRIE_ROOT
         if node.hash is None or node.enc is None:
-            node.hash = blake2_256(self._encode(node))
+            try:
+                node.hash = blake2_256(self._encode(node))
+            except RecursionError:
+                raise TrieError(TOO_DEEP) from None
         return node.hash
 
     def commit(self, persist: bool = True) -> TrieCommit:
@@ -357,7 +369,10 @@ class Trie:
         root = self.root()
         nodes: dict[bytes, bytes] = {}
         if self._root is not None:
-            self._collect(self._root, nodes)
+            try:
+                self._collect(self._root, nodes)
+            except RecursionError:
+                raise TrieError(TOO_DEEP) from None
             assert self._root.enc is not None
             nodes[root] = self._root.enc
         if persist and nodes:

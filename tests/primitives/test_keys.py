@@ -298,6 +298,7 @@ def test_ecdsa_signature_is_over_blake2_256_of_message() -> None:
         (b"\xff" * 33, b"\xff" * 65),
         (b"\x01" * 31, b"\x01" * 63),
         ("not bytes", None),
+        (32, 64),  # ints are not byte strings (bytes(32) would be 32 zero bytes)
     ],
 )
 def test_verify_malformed_input_returns_false(
@@ -311,6 +312,11 @@ def test_ed25519_verify_follows_zip215_for_small_order_key() -> None:
     # ed25519-zebra (ZIP-215), as Substrate: the identity-like all-zero key and signature verify.
     assert verify_signature("ed25519", b"\x00" * 32, b"msg", b"\x00" * 64)
     assert not verify_signature("ed25519", b"\x00" * 32, b"msg", b"\x00" * 32 + b"\xff" * 32)
+
+
+def test_sign_non_bytes_raises_typed_error() -> None:
+    with pytest.raises(CryptoError):
+        dev_keypair("alice").sign("text")  # type: ignore[arg-type]
 
 
 def test_verify_unknown_scheme_raises_typed_error() -> None:
@@ -419,7 +425,9 @@ def test_bad_phrase_rejected(phrase: str) -> None:
         Keypair.from_uri(phrase)
 
 
-@pytest.mark.parametrize("uri", ["0x1234", "0x" + "zz" * 32, "0x" + "00" * 33])
+@pytest.mark.parametrize(
+    "uri", ["0x1234", "0x" + "zz" * 32, "0x" + "00" * 33, "0x" + "00" * 16 + " " + "00" * 16]
+)
 def test_bad_hex_seed_rejected(uri: str) -> None:
     with pytest.raises(InvalidSeedError):
         Keypair.from_uri(uri)

@@ -92,6 +92,14 @@ def test_generate_stores_a_loadable_key(tmp_path: Path) -> None:
     assert store.load("imon", pair.public_key).public_key == pair.public_key
 
 
+def test_unrelated_files_are_ignored(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    pair = store.insert("aura", "//Alice")
+    (tmp_path / "README").write_text("not a key")
+    (tmp_path / ".61757261.tmp").write_text("{}")
+    assert [entry.public_key for entry in store.keys()] == [pair.public_key]
+
+
 def test_empty_keystore_lists_nothing(tmp_path: Path) -> None:
     assert _store(tmp_path / "missing").keys() == []
 

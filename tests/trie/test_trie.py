@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -232,3 +234,19 @@ def test_memory_node_store_satisfies_protocol() -> None:
     store.put_batch({b"h" * 32: b"node"})
     assert store.get(b"h" * 32) == b"node" and store.get(b"x" * 32) is None
     assert len(store) == 1 and b"h" * 32 in store
+
+
+def test_keys_nested_beyond_recursion_limit_raise_trie_error() -> None:
+    chain = {b"\x01" * i: b"v" for i in range(1, 400)}  # each key a prefix of the next
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(250)  # a lower limit keeps the deep chain (and the test) small
+    try:
+        with pytest.raises(TrieError, match="too deeply"):
+            trie_root(chain)
+        trie = Trie()
+        with pytest.raises(TrieError, match="too deeply"):
+            for key, value in chain.items():
+                trie.insert(key, value)
+            trie.root()
+    finally:
+        sys.setrecursionlimit(limit)
