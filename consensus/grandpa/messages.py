@@ -16,6 +16,9 @@ Counterparts (Polkadot spec, "Finality", sections "Voting Messages" and "Justifi
   :data:`Equivocation` / :class:`EquivocationProof` the ``sp_consensus_grandpa`` enum (0 Prevote,
   1 Precommit) and proof struct reported to the runtime.
 
+The vote and equivocation types are defined in :mod:`pychain.primitives.grandpa` (the Grandpa
+pallet checks equivocation proofs and ``pychain`` never imports ``consensus``) and re-exported here.
+
 Differences: block numbers are ``u32`` (Polkadot's ``BlockNumber``); authority ids and signatures
 are raw bytes (32 and 64), the ed25519 key scheme being fixed by GRANDPA.
 """
@@ -26,12 +29,23 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from consensus.grandpa.errors import Malformed
+from pychain.primitives.grandpa import (
+    Equivocation,
+    EquivocationProof,
+    Message,
+    Precommit,
+    PrecommitEquivocation,
+    Prevote,
+    PrevoteEquivocation,
+    PrimaryPropose,
+    Vote,
+    localized_payload,
+)
 from pychain.primitives.scale import (
     H256,
     H512,
     U32,
     U64,
-    Enum,
     ScaleDecodeError,
     Struct,
     Tuple,
@@ -55,51 +69,6 @@ __all__ = [
     "Equivocation",
     "EquivocationProof",
 ]
-
-
-@dataclass(frozen=True)
-class Prevote(Struct):
-    """A prevote for a block: the first vote of a round."""
-
-    target_hash: Annotated[bytes, H256]
-    target_number: Annotated[int, U32]
-
-
-@dataclass(frozen=True)
-class Precommit(Struct):
-    """A precommit for a block: the second vote of a round; commits and justifications hold these."""
-
-    target_hash: Annotated[bytes, H256]
-    target_number: Annotated[int, U32]
-
-
-@dataclass(frozen=True)
-class PrimaryPropose(Struct):
-    """The round's primary proposes a block (the best block it saw finalizable in the last round)."""
-
-    target_hash: Annotated[bytes, H256]
-    target_number: Annotated[int, U32]
-
-
-#: Any of the three vote messages.
-Vote = Prevote | Precommit | PrimaryPropose
-
-#: ``finality_grandpa::Message``: 0 Prevote, 1 Precommit, 2 PrimaryPropose.
-Message = Enum(
-    "Message",
-    {0: Prevote, 1: Precommit, 2: PrimaryPropose},
-    names={0: "Prevote", 1: "Precommit", 2: "PrimaryPropose"},
-)
-
-_ROUND_SET_ID = Tuple(U64, U64)
-
-
-def localized_payload(round_number: int, set_id: int, message: Vote) -> bytes:
-    """The bytes an authority signs for ``message`` in round ``round_number`` of set ``set_id``.
-
-    ``sp_consensus_grandpa::localized_payload``: ``SCALE(Message) ++ round u64 LE ++ set_id u64 LE``.
-    """
-    return Message.encode(message) + _ROUND_SET_ID.encode((round_number, set_id))
 
 
 @dataclass(frozen=True)
@@ -188,43 +157,3 @@ class FullCommitMessage(Struct):
             return cls.decode(data)
         except ScaleDecodeError as exc:
             raise Malformed(f"not a GRANDPA commit message: {exc}") from None
-
-
-_SIGNED_PREVOTE = Tuple(Prevote.codec(), H512)
-_SIGNED_PRECOMMIT = Tuple(Precommit.codec(), H512)
-
-
-@dataclass(frozen=True)
-class PrevoteEquivocation(Struct):
-    """Voter ``identity`` cast two different prevotes in round ``round_number``."""
-
-    round_number: Annotated[int, U64]
-    identity: Annotated[bytes, H256]
-    first: Annotated[tuple[Prevote, bytes], _SIGNED_PREVOTE]
-    second: Annotated[tuple[Prevote, bytes], _SIGNED_PREVOTE]
-
-
-@dataclass(frozen=True)
-class PrecommitEquivocation(Struct):
-    """Voter ``identity`` cast two different precommits in round ``round_number``."""
-
-    round_number: Annotated[int, U64]
-    identity: Annotated[bytes, H256]
-    first: Annotated[tuple[Precommit, bytes], _SIGNED_PRECOMMIT]
-    second: Annotated[tuple[Precommit, bytes], _SIGNED_PRECOMMIT]
-
-
-#: ``sp_consensus_grandpa::Equivocation``: 0 Prevote, 1 Precommit.
-Equivocation = Enum(
-    "Equivocation",
-    {0: PrevoteEquivocation, 1: PrecommitEquivocation},
-    names={0: "Prevote", 1: "Precommit"},
-)
-
-
-@dataclass(frozen=True)
-class EquivocationProof(Struct):
-    """``sp_consensus_grandpa::EquivocationProof``: an equivocation within authority set ``set_id``."""
-
-    set_id: Annotated[int, U64]
-    equivocation: Annotated[PrevoteEquivocation | PrecommitEquivocation, Equivocation]

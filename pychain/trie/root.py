@@ -11,7 +11,7 @@ Format", ``extrinsics_root``).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from pychain.primitives.hashing import blake2_256
 from pychain.primitives.scale import encode_compact
@@ -174,10 +174,14 @@ def trie_root(entries: Entries, state_version: int = 0) -> bytes:
     return blake2_256(_build_root_node(keys, values, state_version, None))
 
 
-def ordered_trie_root(values: Sequence[bytes], state_version: int = 0) -> bytes:
+def ordered_trie_root(values: Iterable[bytes], state_version: int = 0) -> bytes:
     """Root of the trie mapping SCALE ``Compact<u32>`` index -> item (the extrinsics root)."""
     if isinstance(values, _BYTES_LIKE) or isinstance(values, str):
         raise TrieError("ordered_trie_root expects a sequence of byte strings, not one string")
-    if len(values) > 0xFFFF_FFFF:
+    try:
+        items = list(values)
+    except TypeError:
+        raise TrieError("ordered_trie_root expects a sequence of byte strings") from None
+    if len(items) > 0xFFFF_FFFF:
         raise TrieError("ordered_trie_root supports at most 2^32 - 1 items")
-    return trie_root({encode_compact(i): v for i, v in enumerate(values)}, state_version)
+    return trie_root({encode_compact(i): v for i, v in enumerate(items)}, state_version)

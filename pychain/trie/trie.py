@@ -221,7 +221,7 @@ class Trie:
                 return node
             index = NIBBLE_INDEX[path[plen]]
             if node.children is None:
-                # Verify the leaf's key is a strict prefix: it becomes a branch with that value.
+                # The leaf's key is a strict prefix of the new one: it becomes a branch.
                 children: list[Node | bytes | None] = [None] * 16
                 children[index] = Node(path[plen + 1 :], value)
                 return Node(partial, node.value, node.value_hash, children)

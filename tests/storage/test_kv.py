@@ -6,6 +6,7 @@ Counterpart: the shared ``kvdb-shared-tests`` suite that Substrate's kvdb backen
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -259,6 +260,7 @@ def test_concurrent_readers_see_whole_values(store: KeyValueStore) -> None:
             while not stop.is_set():
                 value = store.get(COL_META, key)
                 assert value is not None and len(value) == 64 and len(set(value)) == 1
+                time.sleep(0.0001)  # let the writer thread have the GIL
         except BaseException as e:  # noqa: BLE001 - reported to the main thread
             errors.append(e)
 

@@ -7,6 +7,7 @@ test it"; NETWORKING.md: "never reopen with a smaller map size".
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -88,24 +89,30 @@ def test_map_full_at_max_size_raises_storage_full_and_writes_nothing(tmp_path: P
 def test_readers_during_map_growth_never_fail(tmp_path: Path) -> None:
     """Reads from other threads while a writer grows the map (set_mapsize needs no open txn)."""
     errors: list[BaseException] = []
+    reads = [0, 0, 0]
     stop = threading.Event()
     with LmdbStore(tmp_path / "db", map_size=SMALL_MAP, durable=False) as db:
         with db.batch() as b:
             b.put(COL_META, b"fixed", b"F" * 100)
 
-        def reader() -> None:
+        def reader(me: int) -> None:
             try:
                 while not stop.is_set():
                     assert db.get(COL_META, b"fixed") == b"F" * 100
+                    reads[me] += 1
                     for _ in db.iter_prefix(COL_BLOBS, b"\x00"):
                         pass
+                    time.sleep(0.0002)  # let the writer thread have the GIL
             except BaseException as e:  # noqa: BLE001 - reported to the main thread
                 errors.append(e)
 
-        threads = [threading.Thread(target=reader) for _ in range(3)]
+        threads = [threading.Thread(target=reader, args=(i,)) for i in range(3)]
         for t in threads:
             t.start()
         try:
+            deadline = time.monotonic() + 10
+            while min(reads) == 0 and time.monotonic() < deadline:
+                time.sleep(0.001)  # every reader is running before the writes start
             for n in range(40):
                 with db.batch() as b:
                     for i in range(25):
@@ -116,6 +123,7 @@ def test_readers_during_map_growth_never_fail(tmp_path: Path) -> None:
                 t.join()
         assert db.resizes >= 3
         assert errors == []
+        assert min(reads) > 0
         assert len(list(db.iter_prefix(COL_BLOBS))) == 1000
 
 

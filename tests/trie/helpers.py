@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,14 @@ def hex_bytes(text: str) -> bytes:
     return bytes.fromhex(text[2:] if text.startswith("0x") else text)
 
 
+# Every scalar read as a string (``1`` stays "1"); libyaml's loader when PyYAML was built with it.
+_YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
+@functools.lru_cache(maxsize=32)
 def load_w3f(path: Path, keys_as_hex: bool) -> list[tuple[bytes, bytes]]:
     """A w3f/polkadot-tests trie fixture: ``keys:`` and ``values:`` lists (values are UTF-8)."""
-    data: dict[str, Any] = yaml.load(path.read_text(), Loader=yaml.BaseLoader)
+    data: dict[str, Any] = yaml.load(path.read_text(), Loader=_YAML_LOADER)
     keys = [bytes.fromhex(k) if keys_as_hex else k.encode() for k in data["keys"]]
     values = [v.encode() for v in data["values"]]
     assert len(keys) == len(values)

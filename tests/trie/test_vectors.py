@@ -14,6 +14,7 @@ from pychain.primitives.scale import encode_compact
 from pychain.trie import (
     EMPTY_TRIE_ROOT,
     Trie,
+    TrieError,
     build_trie_nodes,
     ordered_trie_root,
     state_root,
@@ -134,3 +135,9 @@ def test_ordered_trie_root_uses_compact_index_keys() -> None:
     assert ordered_trie_root(items[:2], 1) == ordered_trie_root(items[:2], 0)
     many = [bytes([i]) for i in range(70)]  # indices >= 64 take a two-byte compact key
     assert ordered_trie_root(many) == trie_root({encode_compact(i): v for i, v in enumerate(many)})
+
+
+@pytest.mark.parametrize("bad", [b"abc", "abc", 5, [b"ok", "not bytes"]])
+def test_ordered_trie_root_rejects_non_sequences_of_bytes(bad: object) -> None:
+    with pytest.raises(TrieError):
+        ordered_trie_root(bad)  # type: ignore[arg-type]

@@ -1,0 +1,13 @@
+"""The Timestamp pallet (``pallet_timestamp``): the block time, set by an inherent."""
+
+from pychain.pallets.timestamp.pallet import Timestamp, TimestampError, TimestampNotSetError
+from pychain.pallets.timestamp.types import Moment, OnTimestampSet, TimestampConfig
+
+__all__ = [
+    "Moment",
+    "OnTimestampSet",
+    "Timestamp",
+    "TimestampConfig",
+    "TimestampError",
+    "TimestampNotSetError",
+]
