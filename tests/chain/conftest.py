@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from pychain.chain import Chain
+from pychain.frame.dispatch import ValidTransaction
 from pychain.frame.executive import Executive
 from pychain.frame.ext import TestExternalities
 from pychain.frame.extensions import (
+    CheckContext,
     CheckMortality,
     CheckNonce,
     CheckNonZeroSender,
@@ -38,8 +40,19 @@ BOB = Keypair.from_uri("//Bob")
 CHARLIE = Keypair.from_uri("//Charlie")
 
 
-def make_runtime() -> tuple[Runtime, Executive]:
-    """A runtime of the System pallet alone with the standard extensions."""
+class TipPriority(NoChecks):
+    """``ChargeTransactionPayment``'s ordering part only: priority = tip (no fee is charged)."""
+
+    def __init__(self) -> None:
+        super().__init__("ChargeTransactionPayment")
+
+    def validate(self, ctx: CheckContext) -> ValidTransaction:
+        return ValidTransaction(priority=int(ctx.extra.get("ChargeTransactionPayment", 0)))
+
+
+def make_runtime(tip_priority: bool = False) -> tuple[Runtime, Executive]:
+    """A runtime of the System pallet alone with the standard extensions (System-only
+    ``ChargeTransactionPayment`` is a no-op, or orders by tip with ``tip_priority``)."""
     version = RuntimeVersion("pychain", "pychain", 1, SPEC_VERSION, 1, [], TX_VERSION, 1)
     system = System(SystemConfig(version=version))
     runtime = Runtime([(0, system)])
@@ -51,7 +64,7 @@ def make_runtime() -> tuple[Runtime, Executive]:
         CheckMortality(),
         CheckNonce(system),
         CheckWeight(system),
-        NoChecks("ChargeTransactionPayment"),
+        TipPriority() if tip_priority else NoChecks("ChargeTransactionPayment"),
     ]
     return runtime, Executive(runtime, STANDARD_EXTENSIONS, logic)
 
@@ -77,8 +90,10 @@ def open_kv(kind: str, path: Path) -> KeyValueStore:
     return MemoryStore(DEFAULT_COLUMNS)
 
 
-def open_chain(kv: KeyValueStore, genesis: dict[bytes, bytes] | None = None) -> Chain:
-    runtime, executive = make_runtime()
+def open_chain(
+    kv: KeyValueStore, genesis: dict[bytes, bytes] | None = None, tip_priority: bool = False
+) -> Chain:
+    runtime, executive = make_runtime(tip_priority)
     return Chain.open(kv, runtime, executive, genesis if genesis is not None else genesis_storage())
 
 

@@ -63,7 +63,9 @@ class OverlayMachine(RuleBasedStateMachine):
         for k in [k for k in self.view if k.startswith(prefix)]:
             if self.overlay.get(k) is None:
                 del self.view[k]
-        assert result.maybe_cursor is None or result.maybe_cursor in self.view
+        # A cursor names the next backend key under the prefix not yet visited.
+        cursor = result.maybe_cursor
+        assert cursor is None or (cursor in self.backend and cursor.startswith(prefix))
 
     @rule()
     def start(self) -> None:
