@@ -12,6 +12,7 @@ import sys
 
 # Sub-command modules, in the order they appear in ``--help``.
 COMMAND_MODULES = [
+    "pychain.commands.build_spec",
     "pychain.commands.chain_spec",
     "pychain.commands.inspect",
     "pychain.commands.key",

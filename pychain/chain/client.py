@@ -38,7 +38,6 @@ from pychain.chain.errors import (
     InvalidBlock,
     NotDescendantOfFinalized,
     StateUnavailable,
-    UnknownBlock,
     UnknownParent,
 )
 from pychain.chain.store import BlockStore, Justification
@@ -134,6 +133,18 @@ def _exhausts_resources(err: PychainError) -> bool:
         isinstance(err, TransactionValidityError)
         and err.invalid == InvalidTransaction.ExhaustsResources
     )
+
+
+def _check_justification(justification: object) -> None:
+    """A justification is ``(engine id: 4 bytes, encoded justification: bytes)``."""
+    if (
+        not isinstance(justification, tuple)
+        or len(justification) != 2
+        or not isinstance(justification[0], bytes)
+        or len(justification[0]) != 4
+        or not isinstance(justification[1], bytes)
+    ):
+        raise ChainError("a justification is (4-byte consensus engine id, bytes)")
 
 
 class StateView:
@@ -287,8 +298,8 @@ class Chain:
         """Run ``fn`` (runtime code) on the state of ``block_hash``; its writes are discarded."""
         block_hash = self.best_hash() if block_hash is None else block_hash
         header = self.store.expect_header(block_hash)
-        ext, _ = new_block_ext(self._nodes(), header.state_root)
         try:
+            ext, _ = new_block_ext(self._nodes(), header.state_root)
             return ext.execute_with(fn)
         except MissingNode as exc:
             raise StateUnavailable(f"state of 0x{block_hash.hex()} is missing: {exc}") from exc
@@ -344,26 +355,38 @@ class Chain:
     def query_info(self, xt: bytes, at: bytes | None = None) -> RuntimeDispatchInfo:
         """``TransactionPaymentApi_query_info``: weight, class and fee (without tip) of ``xt``.
 
-        The fee model is the ``TransactionPayment`` pallet's when the runtime has one (its config's
-        ``fee_model``), else :class:`~pychain.frame.weights.FeeModel`'s defaults.
+        Answered by the runtime's ``TransactionPayment`` pallet at ``at`` when it has one (its fee
+        multiplier lives in state); otherwise from the call's dispatch info and the default
+        :class:`~pychain.frame.weights.FeeModel`. Undecodable bytes raise ``Invalid(Call)``.
         """
+        pallet = self._transaction_payment()
+        if pallet is not None:
+
+            def ask() -> RuntimeDispatchInfo:
+                try:
+                    answer: RuntimeDispatchInfo = pallet.query_info(xt, len(xt))
+                except (TrieError, StorageError):
+                    raise
+                except PychainError as exc:
+                    raise invalid(InvalidTransaction.Call, str(exc)) from None
+                return answer
+
+            return self.call_at(at, ask)
         try:
             uxt = UncheckedExtrinsic.decode(xt, self.executive.extensions)
             call = self.runtime.decode_call(uxt.call)
         except (ScaleDecodeError, PychainError) as exc:
             raise invalid(InvalidTransaction.Call, f"undecodable extrinsic: {exc}") from None
         info = self.runtime.dispatch_info(call)
-        fee_model = self._fee_model()
-        fee = fee_model.compute_fee(len(xt), info, 0) if uxt.signature is not None else 0
+        fee = FeeModel().compute_fee(len(xt), info, 0) if uxt.signature is not None else 0
         return RuntimeDispatchInfo(info.weight, info.dispatch_class, fee)
 
-    def _fee_model(self) -> FeeModel:
+    def _transaction_payment(self) -> Any | None:
         try:
             pallet = self.runtime.pallet("TransactionPayment")
         except PychainError:
-            return FeeModel()
-        model = getattr(getattr(pallet, "config", None), "fee_model", None)
-        return model if isinstance(model, FeeModel) else FeeModel()
+            return None
+        return pallet if callable(getattr(pallet, "query_info", None)) else None
 
     # ------------------------------------------------------------------------------ import
 
@@ -383,16 +406,24 @@ class Chain:
     ) -> ImportResult:
         """Verify, execute and store ``block``; raises a :class:`ChainError` and writes nothing
         when it cannot be imported. With ``justification`` the block is also finalized."""
+        if origin not in ("network", "own"):
+            raise ChainError(f"block origin must be 'network' or 'own', got {origin!r}")
         # Verify the block decodes.
         if isinstance(block, bytes | bytearray | memoryview):
             try:
                 block = Block.decode(bytes(block))
             except ScaleDecodeError as exc:
                 raise InvalidBlock(f"undecodable block: {exc}") from None
+        if not isinstance(block, Block):
+            raise InvalidBlock(f"expected a Block or its encoding, got {type(block).__name__}")
+        if justification is not None:
+            _check_justification(justification)
         header = block.header
         block_hash = header.hash()
-        # Verify it is new.
+        # Verify it is new (a justification for a known block may still finalize it).
         if self.store.contains(block_hash):
+            if justification is not None and self._finalizable(block_hash):
+                self.finalize(block_hash, justification)
             return ImportResult(block_hash, header.number, "known")
         # Verify its parent is known and it is the next height.
         parent = self.store.header(header.parent_hash)
@@ -410,7 +441,9 @@ class Chain:
                 f"#{finalized_number}"
             )
         # Verify it executes to its header (or reuse the state this node computed for it).
-        post_state = self._built.pop(header.without_seal().hash(), None) if origin == "own" else None
+        post_state = (
+            self._built.pop(header.without_seal().hash(), None) if origin == "own" else None
+        )
         if post_state is None or post_state.root != header.state_root:
             post_state = self._execute(block, parent)
         # Commit everything in one write transaction.
@@ -457,13 +490,17 @@ class Chain:
 
     # ---------------------------------------------------------------------------- finality
 
-    def finalize(self, block_hash: bytes, justification: Justification | None = None) -> FinalityResult:
+    def finalize(
+        self, block_hash: bytes, justification: Justification | None = None
+    ) -> FinalityResult:
         """Mark ``block_hash`` (and its ancestors) final, storing ``justification`` with it.
 
         If the best block does not descend from it, the best chain moves to the longest leaf
         that does (ties: the first seen). Finalizing a block off the finalized chain raises
         :class:`NotDescendantOfFinalized`.
         """
+        if justification is not None:
+            _check_justification(justification)
         header = self.store.expect_header(block_hash)
         finalized_hash, finalized_number = self.store.finalized()
         # Verify the block extends the finalized chain.
@@ -504,6 +541,10 @@ class Chain:
             listener(result)
         return result
 
+    def _finalizable(self, block_hash: bytes) -> bool:
+        finalized_hash, _ = self.store.finalized()
+        return self.store.is_descendant(finalized_hash, block_hash)
+
     # ---------------------------------------------------------------------------- authoring
 
     def build_block(
@@ -513,14 +554,22 @@ class Chain:
         extrinsics: Iterable[bytes] = (),
         inherents: Sequence[bytes] = (),
         max_skipped: int = MAX_SKIPPED_TRANSACTIONS,
+        should_stop: Callable[[], bool] | None = None,
     ) -> BuiltBlock:
         """Propose a child of ``parent_hash``: ``inherents`` (which must apply), then as many of
-        ``extrinsics`` as fit. Invalid ones are skipped and reported in the result."""
+        ``extrinsics`` as fit. Invalid ones are skipped and reported in the result.
+
+        ``should_stop`` is asked before each transaction (the author's slot deadline: the chain
+        layer reads no clock itself); when it answers ``True`` the block is closed.
+        """
         parent = self.store.header(parent_hash)
         if parent is None:
             raise BlockBuildError(f"cannot build on unknown block 0x{parent_hash.hex()}")
         executive = self.executive
-        ext, root_of = new_block_ext(self._nodes(), parent.state_root)
+        try:
+            ext, root_of = new_block_ext(self._nodes(), parent.state_root)
+        except MissingNode as exc:
+            raise StateUnavailable(f"parent state is missing: {exc}") from exc
         included: list[bytes] = []
         skipped: list[tuple[bytes, PychainError]] = []
 
@@ -533,6 +582,8 @@ class Chain:
                     raise BlockBuildError(f"inherent {i} cannot be applied: {exc}") from exc
             exhausted = 0
             for xt in extrinsics:
+                if should_stop is not None and should_stop():
+                    break
                 try:
                     executive.apply_extrinsic(xt)
                 except (TrieError, StorageError):

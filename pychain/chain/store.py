@@ -164,7 +164,9 @@ class BlockStore:
             raise StoreCorrupted(f"meta entry {key.decode()} is missing (no genesis written?)")
         header = self.header(block_hash)
         if header is None:
-            raise StoreCorrupted(f"meta {key.decode()} points at unknown block 0x{block_hash.hex()}")
+            raise StoreCorrupted(
+                f"meta {key.decode()} points at unknown block 0x{block_hash.hex()}"
+            )
         return block_hash, header.number
 
     def leaves(self) -> list[bytes]:

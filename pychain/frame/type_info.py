@@ -209,6 +209,7 @@ class RegistryBuilder:
         self._memo: dict[Any, int] = {}
         self._keep: list[Any] = []  # objects whose id() is part of a memo key
         self._builders: dict[int, tuple[Any, TypeBuilder]] = {}
+        self._aliases: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ registration
 
@@ -216,6 +217,15 @@ class RegistryBuilder:
         """Describe ``obj`` (usually a codec of this runtime) with ``builder``."""
         self._builders[id(obj)] = (obj, builder)
         self._keep.append(obj)
+
+    def alias(self, name: str, target: Any) -> None:
+        """Let any otherwise undescribed codec whose ``name`` is ``name`` stand for ``target``.
+
+        Used for codecs that delegate to a runtime type, e.g. a pallet's lazily bound
+        ``Box<RuntimeCall>`` codec (``name == "RuntimeCall"``) is the runtime's call type.
+        """
+        self._aliases[name] = target
+        self._keep.append(target)
 
     def add_type(self, key: Any, builder: TypeBuilder) -> int:
         """The id of the type under ``key``, built with ``builder`` the first time."""
@@ -272,6 +282,11 @@ class RegistryBuilder:
                 return ("result", self._key(obj.ok), self._key(obj.err))
             if isinstance(obj, BTreeMap):
                 return ("btreemap", self._key(obj.key), self._key(obj.value))
+            target = self._aliases.get(obj.name)
+            if target is not None and target is not obj and not callable(
+                getattr(obj, "scale_type_info", None)
+            ):
+                return self._key(target)
             return self._named_key(obj)
         raise TypeInfoError(f"cannot describe {obj!r:.60} in metadata: not a codec")
 
@@ -390,7 +405,7 @@ class RegistryBuilder:
         type_names = info.type_names if info else {}
         out = []
         for name, field_codec in zip(codec.field_names, codec.field_codecs, strict=True):
-            rust_name: str | None = renames.get(name, name)
+            rust_name: str | None = renames.get(name, _rust_field_name(name))
             if info is not None and info.tuple_fields:
                 rust_name = None
             out.append(
@@ -406,7 +421,7 @@ class RegistryBuilder:
         docs = list(info.docs) if info and info.docs else class_docs(cls)
         path = list(info.path) if info else []
         if not path:
-            path = [cls.__module__.replace(".", "::"), cls.__name__]
+            path = [*cls.__module__.split("."), cls.__name__]
         params = self.params(info.type_params) if info else []
         return Type(path, params, TypeDefComposite(self.struct_fields(cls, info)), docs)
 
@@ -425,7 +440,11 @@ class RegistryBuilder:
             self.variant_of(index, codec.variant_names[index], cls)
             for index, cls in codec.variants.items()
         ]
-        path = list(info.path) if info and info.path else ["pychain", codec.name]
+        path = (
+            list(info.path)
+            if info and info.path
+            else _default_path(codec.name, list(codec.variants.values()))
+        )
         params = self.params(info.type_params) if info else []
         return Type(path, params, TypeDefVariant(variants), list(info.docs) if info else [])
 
@@ -435,7 +454,9 @@ class RegistryBuilder:
             Variant(names.get(int(m), m.name), [], int(m), _member_docs(m))
             for m in sorted(enum_cls, key=int)
         ]
-        path = list(info.path) if info and info.path else ["pychain", enum_cls.__name__]
+        path = (
+            list(info.path) if info and info.path else _default_path(enum_cls.__name__, [enum_cls])
+        )
         params = self.params(info.type_params) if info else []
         return Type(path, params, TypeDefVariant(variants), list(info.docs) if info else [])
 
@@ -467,6 +488,20 @@ class RegistryBuilder:
 
 def _member_docs(member: enum.IntEnum) -> list[str]:
     return []
+
+
+def _rust_field_name(name: str) -> str:
+    """A dataclass field name as Rust spells it: ``from_`` (a Python keyword dodge) is ``from``."""
+    stripped = name.rstrip("_")
+    return stripped if stripped and name.endswith("_") else name
+
+
+def _default_path(name: str, classes: Sequence[type]) -> list[str]:
+    """Path of an enum without declared type info: its variants' module (if they share one)."""
+    modules = {cls.__module__ for cls in classes}
+    if len(modules) == 1:
+        return [*modules.pop().split("."), name]
+    return ["pychain", name]
 
 
 # ---------------------------------------------------------------------------- remapping ids

@@ -12,17 +12,25 @@ described by *codec objects* built from a small set of constructors::
     Option(T), Result(T, E)               Option<bool> is the one-byte form
     BTreeMap(K, V)                        sorted keys, no duplicates
     Enum(name, {index: Variant, …})       explicit variant indices
-    Struct                                dataclass base: fields declared with ``Annotated[T, codec]``
+    Struct                                dataclass base: fields declared ``Annotated[T, codec]``
 
 Every codec has ``encode(value) -> bytes`` and ``decode(data) -> value``; the latter is strict:
 over-long (non-canonical) compacts, out-of-range values, invalid enum indices, invalid UTF-8,
 truncated input and trailing bytes all raise :class:`ScaleDecodeError` carrying the byte offset.
-Building blocks: ``encode_into(value, out: bytearray)`` and ``decode_at(data, pos) -> (value, end)``.
+Building blocks: ``encode_into(value, out: bytearray)``, ``decode_at(data, pos) -> (value, end)``.
+
+A declared length is checked against the remaining input before anything is allocated.
 
 Differences from parity-scale-codec: values are plain Python objects (``int``, ``bytes``, ``list``,
 ``tuple``, ``dict``, ``None``, dataclasses); ``Option<Option<T>>`` is refused (``None`` would be
 ambiguous); decoding a ``BTreeMap`` rejects unsorted or duplicate keys, so that every accepted
-input re-encodes to the same bytes.
+input re-encodes to the same bytes. Keys are ordered as Rust's derived ``Ord`` orders them (each
+codec's ``sort_key``; enum variants by index), and key types that decode to lists or dicts
+(``Vec``, arrays, maps) are refused as unhashable. A sequence of zero-sized items (``Vec<()>``) is
+capped at :data:`MAX_ZERO_SIZED_ITEMS` items, since no input length bounds it.
+
+Speed: a struct's encoder and decoder are generated Python functions (see "generated struct
+codecs"); the plain methods of :class:`StructCodec` remain the reference semantics.
 """
 
 from __future__ import annotations
@@ -78,6 +86,7 @@ __all__ = [
     "Struct",
     "encode_compact",
     "decode_compact",
+    "MAX_ZERO_SIZED_ITEMS",
 ]
 
 
@@ -139,9 +148,7 @@ class Codec(ABC, Generic[T]):
             data = bytes(data)
         value, end = self.decode_at(data, 0)
         if end != len(data):
-            raise ScaleDecodeError(
-                f"{len(data) - end} trailing byte(s) after {self.name}", end
-            )
+            raise ScaleDecodeError(f"{len(data) - end} trailing byte(s) after {self.name}", end)
         return value
 
     def __repr__(self) -> str:
@@ -250,6 +257,9 @@ _UNPACK_U32 = struct.Struct("<I").unpack_from
 
 def encode_compact(value: int) -> bytes:
     """SCALE compact encoding of a non-negative integer below 2^536 (all four modes)."""
+    if type(value) is not int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScaleEncodeError(f"compact expects an int, got {type(value).__name__}")
     if value < 0x40:
         if value < 0:
             raise ScaleEncodeError(f"compact expects a non-negative int, got {value}")
@@ -357,8 +367,7 @@ def _decode_length(data: bytes, pos: int, item_min_size: int, what: str) -> tupl
     if item_min_size:
         if length * item_min_size > len(data) - pos2:
             raise ScaleDecodeError(
-                f"declared {what} length {length} exceeds the remaining "
-                f"{len(data) - pos2} byte(s)",
+                f"declared {what} length {length} exceeds the remaining {len(data) - pos2} byte(s)",
                 pos,
             )
     elif length > MAX_ZERO_SIZED_ITEMS:
@@ -436,7 +445,9 @@ class _Str(Codec[str]):
         try:
             return data[pos2:end].decode("utf-8"), end
         except UnicodeDecodeError as exc:
-            raise ScaleDecodeError(f"invalid UTF-8 in string: {exc.reason}", pos2 + exc.start) from None
+            raise ScaleDecodeError(
+                f"invalid UTF-8 in string: {exc.reason}", pos2 + exc.start
+            ) from None
 
 
 Str: Codec[str] = _Str()
@@ -481,7 +492,9 @@ class Tuple(Codec[tuple[Any, ...]]):
 
     def encode_into(self, value: tuple[Any, ...], out: bytearray) -> None:
         if not isinstance(value, (tuple, list)) or len(value) != len(self.items):
-            raise ScaleEncodeError(f"{self.name} expects a {len(self.items)}-tuple, got {value!r:.60}")
+            raise ScaleEncodeError(
+                f"{self.name} expects a {len(self.items)}-tuple, got {value!r:.60}"
+            )
         for codec, item in zip(self.items, value, strict=True):
             codec.encode_into(item, out)
 
@@ -548,7 +561,7 @@ class Vec(Codec[list[T]]):
 
 
 class Array(Codec[list[T]]):
-    """``[T; n]``: exactly ``n`` items, no length prefix. (Use :class:`FixedBytes` for ``[u8; n]``.)"""
+    """``[T; n]``: exactly ``n`` items, no length prefix (:class:`FixedBytes` for ``[u8; n]``)."""
 
     def __init__(self, item: Codec[T], length: int) -> None:
         self.item = item
@@ -601,9 +614,7 @@ class BTreeMap(Codec[dict[Any, Any]]):
 
     def sort_key(self, value: Mapping[Any, Any]) -> Any:
         key_order = self.key.sort_key
-        return tuple(
-            sorted(((key_order(k), self.value.sort_key(v)) for k, v in value.items()))
-        )
+        return tuple(sorted(((key_order(k), self.value.sort_key(v)) for k, v in value.items())))
 
     def decode_at(self, data: bytes, pos: int) -> tuple[dict[Any, Any], int]:
         length, pos = _decode_length(data, pos, self._pair_min, "map")
@@ -925,7 +936,7 @@ class StructCodec(Codec[S]):
         """Decode the fields in order and build the instance (see :func:`_is_plain_dataclass`)."""
         if self._fast_init:
             # Equivalent to ``cls(*values)`` for a plain dataclass, without the cost of the
-            # generated ``__init__`` (which sets frozen fields one ``object.__setattr__`` at a time).
+            # generated ``__init__``, which sets frozen fields one ``object.__setattr__`` at a time.
             obj = _new_object(self.cls)
             fields = obj.__dict__
             for field_name, decode in self._decoders:

@@ -14,7 +14,7 @@ Writes buffered in a batch are not visible to reads until the batch commits (as 
 Key rules are LMDB's, enforced by every backend so that the in-memory twin behaves identically:
 keys are 1..:data:`MAX_KEY_SIZE` bytes; values are any bytes (possibly empty). Iteration is in
 ascending byte order (``memcmp``, shorter-prefix first, i.e. Python's ``bytes`` order). Iterators
-read in chunks and resume after the last key seen, so a batch committed while an iterator is
+read in growing chunks and resume after the last key seen, so a batch committed while an iterator is
 being consumed may or may not be seen by it, but each key is yielded at most once and in order.
 """
 
@@ -41,6 +41,7 @@ __all__ = [
     "COL_BLOBS",
     "DEFAULT_COLUMNS",
     "MAX_KEY_SIZE",
+    "FIRST_CHUNK",
     "ITER_CHUNK",
     "KeyValueStore",
     "WriteBatch",
@@ -74,7 +75,9 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
 # rejects empty keys. Both backends enforce it so that code tested on the twin runs on LMDB.
 MAX_KEY_SIZE = 511
 
-# How many entries an iterator reads per (short) read transaction.
+# How many entries an iterator reads per (short) read transaction: FIRST_CHUNK first (cheap
+# "first key under a prefix" lookups), doubling up to ITER_CHUNK.
+FIRST_CHUNK = 8
 ITER_CHUNK = 256
 
 # One buffered batch operation: (column, key, value) with value None meaning "delete".
@@ -87,6 +90,10 @@ def check_column_name(column: object) -> str:
         raise StorageTypeError(f"column name must be str, got {type(column).__name__}")
     if not column:
         raise UnknownColumnError("column name must not be empty")
+    try:
+        column.encode()
+    except UnicodeEncodeError as e:
+        raise UnknownColumnError(f"column name {column!r} is not valid UTF-8 text") from e
     return column
 
 

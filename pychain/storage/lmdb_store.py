@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +41,7 @@ from pychain.storage.errors import (
 )
 from pychain.storage.kv import (
     DEFAULT_COLUMNS,
+    FIRST_CHUNK,
     ITER_CHUNK,
     BatchOp,
     WriteBatch,
@@ -96,6 +98,27 @@ class _ResizeGate:
             self._cond.notify_all()
 
 
+# LMDB forbids opening one environment twice in a process (its locks are per process).
+_OPEN_LOCK = threading.Lock()
+_OPEN_STORES: dict[str, weakref.ref[LmdbStore]] = {}
+
+
+def _register(key: str, store: LmdbStore) -> None:
+    with _OPEN_LOCK:
+        ref = _OPEN_STORES.get(key)
+        other = ref() if ref is not None else None
+        if other is not None and not other.closed:
+            raise StorageOpenError(f"{key} is already open in this process; close it first")
+        _OPEN_STORES[key] = weakref.ref(store)
+
+
+def _unregister(key: str, store: LmdbStore) -> None:
+    with _OPEN_LOCK:
+        ref = _OPEN_STORES.get(key)
+        if ref is not None and ref() in (store, None):
+            del _OPEN_STORES[key]
+
+
 class LmdbStore:
     """A :class:`~pychain.storage.kv.KeyValueStore` in an LMDB environment under ``path``."""
 
@@ -124,6 +147,8 @@ class LmdbStore:
                 raise StorageOpenError(f"{label} must be positive, got {number}")
         if not isinstance(path, str | os.PathLike):
             raise StorageTypeError(f"path must be str or PathLike, got {type(path).__name__}")
+        if type(durable) is not bool:
+            raise StorageTypeError(f"durable must be bool, got {type(durable).__name__}")
         self._path = Path(path)
         self._columns = names
         self._max_map_size = max_map_size
@@ -132,24 +157,35 @@ class LmdbStore:
         self._closed = False
         self._resizes = 0
 
-        if self._path.exists() and not self._path.is_dir():
-            raise StorageOpenError(f"{self._path} exists and is not a directory")
-        if not self._path.exists():
-            if not create:
-                raise StorageOpenError(f"no database at {self._path}")
-            try:
+        try:
+            if self._path.exists() and not self._path.is_dir():
+                raise StorageOpenError(f"{self._path} exists and is not a directory")
+            if not self._path.exists():
+                if not create:
+                    raise StorageOpenError(f"no database at {self._path}")
                 self._path.mkdir(parents=True)
-            except OSError as e:
-                raise StorageOpenError(f"cannot create {self._path}: {e}") from e
-        # Never open with a map smaller than what is already on disk.
-        data_file = self._path / _DATA_FILE
-        existing = data_file.stat().st_size if data_file.exists() else 0
+            # Never open with a map smaller than what is already on disk.
+            data_file = self._path / _DATA_FILE
+            existing = data_file.stat().st_size if data_file.exists() else 0
+        except OSError as e:
+            raise StorageOpenError(f"cannot open {self._path}: {e}") from e
         size = max(map_size, existing)
+        self._key = os.path.realpath(self._path)
+        _register(self._key, self)
+        try:
+            self._open_env(size, len(names), max_readers, create, durable)
+        except BaseException:
+            _unregister(self._key, self)
+            raise
+
+    def _open_env(
+        self, size: int, max_dbs: int, max_readers: int, create: bool, durable: bool
+    ) -> None:
         try:
             self._env = lmdb.open(
                 str(self._path),
                 map_size=size,
-                max_dbs=len(names),
+                max_dbs=max_dbs,
                 max_readers=max_readers,
                 subdir=True,
                 create=create,
@@ -162,7 +198,7 @@ class LmdbStore:
             raise StorageOpenError(f"cannot open LMDB environment at {self._path}: {e}") from e
         try:
             self._dbs: dict[str, Any] = {}
-            for name in names:
+            for name in self._columns:
                 self._dbs[name] = self._open_db(name)
         except BaseException:
             self._env.close()
@@ -246,6 +282,7 @@ class LmdbStore:
                 if not self._closed:
                     self._closed = True
                     self._env.close()
+                    _unregister(self._key, self)
             finally:
                 self._gate.leave_exclusive()
 
@@ -275,6 +312,7 @@ class LmdbStore:
             return self._dbs[column]  # type: ignore[index]
         except (KeyError, TypeError):
             pass
+        self._check_open()
         raise UnknownColumnError(f"unknown column {check_column_name(column)!r}")
 
     def _check_column(self, column: object) -> str:
@@ -320,7 +358,9 @@ class LmdbStore:
         finally:
             self._gate.leave_exclusive()
 
-    def _chunk(self, db: Any, first: bytes, inclusive: bool) -> list[tuple[bytes, bytes]]:
+    def _chunk(
+        self, db: Any, first: bytes, inclusive: bool, limit: int
+    ) -> list[tuple[bytes, bytes]]:
         out: list[tuple[bytes, bytes]] = []
         gate = self._gate
         gate.enter_shared()
@@ -334,7 +374,7 @@ class LmdbStore:
                     positioned = cursor.set_range(first)
                 if positioned and not inclusive and cursor.key() == first:
                     positioned = cursor.next()
-                while positioned and len(out) < ITER_CHUNK:
+                while positioned and len(out) < limit:
                     out.append((cursor.key(), cursor.value()))
                     positioned = cursor.next()
             return out
@@ -345,12 +385,14 @@ class LmdbStore:
 
     def _iterate(self, db: Any, prefix: bytes, first: bytes) -> Iterator[tuple[bytes, bytes]]:
         inclusive = True
+        limit = FIRST_CHUNK
         while True:
-            chunk = self._chunk(db, first, inclusive)
+            chunk = self._chunk(db, first, inclusive, limit)
             for key, value in chunk:
                 if not key.startswith(prefix):
                     return
                 yield key, value
-            if len(chunk) < ITER_CHUNK:
+            if len(chunk) < limit:
                 return
             first, inclusive = chunk[-1][0], False
+            limit = min(limit * 2, ITER_CHUNK)

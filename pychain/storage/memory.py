@@ -20,6 +20,7 @@ from types import TracebackType
 from pychain.storage.errors import StoreClosedError, UnknownColumnError
 from pychain.storage.kv import (
     DEFAULT_COLUMNS,
+    FIRST_CHUNK,
     ITER_CHUNK,
     BatchOp,
     WriteBatch,
@@ -132,7 +133,9 @@ class MemoryStore:
                         col.dirty = True
                     col.data[key] = value
 
-    def _chunk(self, col: _Column, first: bytes, inclusive: bool) -> list[tuple[bytes, bytes]]:
+    def _chunk(
+        self, col: _Column, first: bytes, inclusive: bool, limit: int
+    ) -> list[tuple[bytes, bytes]]:
         with self._lock:
             if self._closed:
                 raise StoreClosedError("store is closed")
@@ -144,16 +147,18 @@ class MemoryStore:
             if not inclusive and i < len(keys) and keys[i] == first:
                 i += 1
             data = col.data
-            return [(k, data[k]) for k in keys[i : i + ITER_CHUNK]]
+            return [(k, data[k]) for k in keys[i : i + limit]]
 
     def _iterate(self, col: _Column, prefix: bytes, first: bytes) -> Iterator[tuple[bytes, bytes]]:
         inclusive = True
+        limit = FIRST_CHUNK
         while True:
-            chunk = self._chunk(col, first, inclusive)
+            chunk = self._chunk(col, first, inclusive, limit)
             for key, value in chunk:
                 if not key.startswith(prefix):
                     return
                 yield key, value
-            if len(chunk) < ITER_CHUNK:
+            if len(chunk) < limit:
                 return
             first, inclusive = chunk[-1][0], False
+            limit = min(limit * 2, ITER_CHUNK)

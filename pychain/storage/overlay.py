@@ -118,9 +118,9 @@ class KvColumnBackend:
         return self._store.get(self._column, key)
 
     def next_storage_key(self, key: bytes) -> bytes | None:
-        for k, _ in self._store.iter_prefix(self._column, b"", start=key):
-            if k != key:
-                return k
+        # ``key + b"\x00"`` is the smallest byte string greater than ``key``.
+        for k, _ in self._store.iter_prefix(self._column, b"", start=key + b"\x00"):
+            return k
         return None
 
 

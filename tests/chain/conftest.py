@@ -136,5 +136,11 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
             holder["kv"] = open_kv(kind, tmp_path)
         return open_chain(holder["kv"])
 
-    yield Env(kind, tmp_path, kv, chain, reopen)
+    env = Env(kind, tmp_path, kv, chain, reopen)
+    yield env
+    # Invariants hold at the best block after every test (try_state, as pallet tests do).
+    if not getattr(env.kv, "closed", False):
+        best_hash, number = env.chain.best()
+        runtime = env.chain.runtime
+        env.chain.call_at(best_hash, lambda: runtime.try_state(number))
     holder["kv"].close()

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pychain.chain.backend import IncrementalRoot, KvNodeStore, StateTrie, TrieBackend, new_block_ext
+from pychain.chain.backend import (
+    IncrementalRoot,
+    KvNodeStore,
+    StateTrie,
+    TrieBackend,
+    new_block_ext,
+)
 from pychain.storage import DictBackend, MemoryStore
 from pychain.trie import EMPTY_TRIE_ROOT, build_trie_nodes, trie_root
 from tests.chain.conftest import BACKENDS, open_kv

@@ -10,7 +10,13 @@ from typing import Annotated
 from pychain.frame.dispatch import Origin, ensure_signed
 from pychain.frame.executive import Executive
 from pychain.frame.ext import TestExternalities
-from pychain.frame.extensions import CheckMortality, CheckNonce, CheckNonZeroSender, CheckWeight, NoChecks
+from pychain.frame.extensions import (
+    CheckMortality,
+    CheckNonce,
+    CheckNonZeroSender,
+    CheckWeight,
+    NoChecks,
+)
 from pychain.frame.pallet import Pallet, call
 from pychain.frame.runtime import Runtime
 from pychain.frame.storage import StorageValue

@@ -334,13 +334,14 @@ def test_bytes_and_str_lengths_use_compact_prefix() -> None:
     payload = bytes(range(256)) * 2
     assert Bytes.encode(payload) == b"\x01\x08" + payload
     assert Bytes.decode(b"\x01\x08" + payload) == payload
-    assert Bytes.encode(bytearray(b"ab")) == b"\x08ab"
+    mutable: Any = bytearray(b"ab")
+    assert Bytes.encode(mutable) == b"\x08ab"
     assert Str.encode("") == b"\x00"
     assert Str.encode("é") == b"\x08\xc3\xa9"
 
 
 def test_bytes_encode_counts_bytes_of_a_wide_memoryview() -> None:
-    words = memoryview(bytearray(8)).cast("H")  # 4 items, 8 bytes
+    words: Any = memoryview(bytearray(8)).cast("H")  # 4 items, 8 bytes
     assert Bytes.encode(words) == b"\x20" + bytes(8)
     with pytest.raises(ScaleEncodeError):
         FixedBytes(4).encode(words)
@@ -549,9 +550,7 @@ def test_generated_struct_codec_matches_reference_methods() -> None:
     reference = bytearray()
     StructCodec.encode_into(codec, header, reference)
     assert codec.encode(header) == bytes(reference)
-    assert StructCodec.decode_at(codec, bytes(reference), 0) == codec.decode_at(
-        bytes(reference), 0
-    )
+    assert StructCodec.decode_at(codec, bytes(reference), 0) == codec.decode_at(bytes(reference), 0)
     assert "def _generated(data, pos)" in codec._decoder_source
     for cut in range(0, len(reference), 7):
         with pytest.raises(ScaleDecodeError) as generated:

@@ -54,9 +54,7 @@ from pychain.primitives.scale import (
 # A type under test: its codec and a strategy for its values.
 Typed = tuple[Codec[Any], st.SearchStrategy[Any]]
 
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 class Colour(enum.IntEnum):
@@ -106,21 +104,26 @@ HASHABLE_LEAVES: list[Typed] = [
 _struct_names = itertools.count()
 
 
-def _struct_of(fields: list[Typed]) -> Typed:
+def _struct_class(fields: list[Typed]) -> tuple[type[Struct], st.SearchStrategy[Any]]:
     """A fresh frozen dataclass ``Struct`` with one field per given type."""
-    cls = dataclasses.make_dataclass(
+    cls: Any = dataclasses.make_dataclass(
         f"Generated{next(_struct_names)}",
         [(f"f{i}", Annotated[Any, codec]) for i, (codec, _) in enumerate(fields)],
         bases=(Struct,),
         frozen=True,
     )
     strategy = st.builds(cls, *(values for _, values in fields))
+    return cls, strategy
+
+
+def _struct_of(fields: list[Typed]) -> Typed:
+    cls, strategy = _struct_class(fields)
     return cls.codec(), strategy
 
 
 def _enum_of(variants: list[list[Typed]], indices: list[int]) -> Typed:
-    structs = [_struct_of(fields) for fields in variants]
-    classes = {index: codec.cls for index, (codec, _) in zip(indices, structs, strict=False)}
+    structs = [_struct_class(fields) for fields in variants]
+    classes = {index: cls for index, (cls, _) in zip(indices, structs, strict=False)}
     codec = Enum(f"GeneratedEnum{next(_struct_names)}", classes)
     return codec, st.one_of(*(values for _, values in structs[: len(classes)]))
 
@@ -167,7 +170,7 @@ def _extend(children: st.SearchStrategy[Typed]) -> st.SearchStrategy[Typed]:
         st.lists(st.lists(children, max_size=2), min_size=1, max_size=3),
         st.lists(st.integers(0, 255), min_size=3, max_size=3, unique=True),
     ).map(lambda e: _enum_of(e[0], e[1]))
-    return st.one_of(vec, array, tup, option, result, btree, struct, enum_)  # type: ignore[arg-type]
+    return st.one_of(vec, array, tup, option, result, btree, struct, enum_)
 
 
 TYPES: st.SearchStrategy[Typed] = st.recursive(

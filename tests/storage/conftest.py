@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -12,15 +12,13 @@ from pychain.storage import DEFAULT_COLUMNS, KeyValueStore, LmdbStore, MemorySto
 BACKENDS = ("lmdb", "memory")
 
 
-def open_store(kind: str, path: Path, **kwargs: object) -> KeyValueStore:
-    """Open a store of ``kind`` (LMDB under ``path``; memory ignores it)."""
+def open_store(kind: str, path: Path, columns: Sequence[str] = DEFAULT_COLUMNS) -> KeyValueStore:
+    """Open a store of ``kind`` with ``columns`` (LMDB under ``path``; memory ignores it)."""
     if kind == "lmdb":
-        # Tests do not need fsync: a SIGKILL keeps the page cache; only test_crash turns it on.
-        kwargs.setdefault("durable", False)
-        kwargs.setdefault("map_size", 1 << 24)
-        return LmdbStore(path / "db", DEFAULT_COLUMNS, **kwargs)  # type: ignore[arg-type]
+        # Tests need no fsync (only test_crash, which SIGKILLs a writer, turns it on).
+        return LmdbStore(path / "db", columns, map_size=1 << 24, durable=False)
     assert kind == "memory"
-    return MemoryStore(DEFAULT_COLUMNS)
+    return MemoryStore(columns)
 
 
 @pytest.fixture(params=BACKENDS)

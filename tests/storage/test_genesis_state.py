@@ -24,11 +24,7 @@ def _genesis_top(vectors: Path, name: str) -> dict[bytes, bytes]:
 
 
 def _load(kind: str, tmp_path: Path, top: dict[bytes, bytes]) -> KeyValueStore:
-    store = open_store(kind, tmp_path, columns=[STATE]) if kind == "lmdb" else None
-    if store is None:
-        from pychain.storage import MemoryStore
-
-        store = MemoryStore([STATE])
+    store = open_store(kind, tmp_path, [STATE])
     with store.batch() as b:
         for key, value in top.items():
             b.put(STATE, key, value)

@@ -237,6 +237,8 @@ def test_close_then_use_raises_store_closed(store: KeyValueStore) -> None:
         store.batch()
     with pytest.raises(StoreClosedError):
         list(store.iter_prefix(COL_META))
+    with pytest.raises(StoreClosedError):
+        store.get("nope", b"a")
 
 
 def test_batch_committed_after_close_raises(store: KeyValueStore) -> None:
@@ -292,8 +294,9 @@ def test_concurrent_readers_see_whole_values(store: KeyValueStore) -> None:
         max_size=6,
     )
 )
-def test_backends_agree_on_random_batches(tmp_path_factory: pytest.TempPathFactory,
-                                          batches: list[list[tuple[bytes, bytes | None]]]) -> None:
+def test_backends_agree_on_random_batches(
+    tmp_path_factory: pytest.TempPathFactory, batches: list[list[tuple[bytes, bytes | None]]]
+) -> None:
     """The twin and LMDB end in the same state after the same batches (and a dict model)."""
     lm = LmdbStore(tmp_path_factory.mktemp("db"), map_size=1 << 20, durable=False)
     mem = MemoryStore()
@@ -317,4 +320,3 @@ def test_backends_agree_on_random_batches(tmp_path_factory: pytest.TempPathFacto
         assert list(mem.iter_prefix(COL_BLOBS)) == expected
     finally:
         lm.close()
-

@@ -70,8 +70,9 @@ def test_map_full_grows_transparently_in_one_big_batch(tmp_path: Path) -> None:
 
 
 def test_map_full_at_max_size_raises_storage_full_and_writes_nothing(tmp_path: Path) -> None:
-    with LmdbStore(tmp_path / "db", map_size=SMALL_MAP, max_map_size=SMALL_MAP * 4,
-                   durable=False) as db:
+    with LmdbStore(
+        tmp_path / "db", map_size=SMALL_MAP, max_map_size=SMALL_MAP * 4, durable=False
+    ) as db:
         with db.batch() as b:
             b.put(COL_META, b"before", b"1")
         with pytest.raises(StorageFullError):
@@ -173,3 +174,19 @@ def test_default_map_size_is_large_and_durable(tmp_path: Path) -> None:
     with LmdbStore(tmp_path / "db") as db:
         assert db.map_size >= 1 << 30
         assert db._env.flags()["sync"] and db._env.flags()["metasync"]
+
+
+def test_second_open_in_same_process_raises_until_closed(tmp_path: Path) -> None:
+    first = LmdbStore(tmp_path / "db", map_size=1 << 20)
+    with pytest.raises(StorageOpenError, match="already open"):
+        LmdbStore(tmp_path / "db" / ".." / "db", map_size=1 << 20)
+    first.close()
+    with LmdbStore(tmp_path / "db", map_size=1 << 20) as again:
+        assert again.get(COL_META, b"k") is None
+
+
+def test_non_bool_durable_raises_type_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageTypeError):
+        LmdbStore(tmp_path / "db", durable="yes")  # type: ignore[arg-type]
+    with LmdbStore(tmp_path / "db", map_size=1 << 20) as db:  # the failed open left no lock
+        assert not db.closed

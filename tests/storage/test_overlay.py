@@ -17,6 +17,7 @@ from pychain.storage import (
     OverlayedChanges,
     StorageTypeError,
     TransactionStillOpenError,
+    UnknownColumnError,
 )
 from pychain.storage.overlay import KvColumnBackend
 
@@ -258,3 +259,7 @@ def test_kv_column_backend_reads_a_store_column() -> None:
     ov.set(b"x15", b"15")
     assert list(ov.iter_prefix(b"x")) == [(b"x1", b"1"), (b"x15", b"15"), (b"x2", b"2")]
     assert ov.get(b"") is None  # a key the store cannot hold is simply absent
+    with pytest.raises(UnknownColumnError):
+        KvColumnBackend(store, "state")
+    with pytest.raises(StorageTypeError):
+        KvColumnBackend({}, "trie_nodes")  # type: ignore[arg-type]

@@ -132,6 +132,5 @@ class OverlayMachine(RuleBasedStateMachine):
         assert applied == self.view
 
 
-OverlayMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40,
-                                            deadline=None)
+OverlayMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 TestOverlayMatchesDictStackModel = OverlayMachine.TestCase

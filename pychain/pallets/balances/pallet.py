@@ -328,7 +328,10 @@ class Balances(Pallet):
             ),
             Constant("MaxLocks", U32, self.config.max_locks, "The maximum number of locks."),
             Constant(
-                "MaxReserves", U32, self.config.max_reserves, "The maximum number of named reserves."
+                "MaxReserves",
+                U32,
+                self.config.max_reserves,
+                "The maximum number of named reserves.",
             ),
         ]
 
