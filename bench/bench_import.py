@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from pychain.chain import BuiltBlock, Chain
@@ -102,8 +103,10 @@ def run(quick: bool) -> None:
     assembled = PychainRuntime()
     ext = TestExternalities(genesis)
     start = time.perf_counter()
+    executive = assembled.executive
     for b in built:
-        ext.execute_with(lambda b=b: assembled.executive.execute_block(b.block))
+        block = b.block
+        ext.execute_with(partial(executive.execute_block, block))
         ext.commit_all()
     baseline = (time.perf_counter() - start) / blocks
 

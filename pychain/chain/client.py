@@ -464,7 +464,7 @@ class Chain:
         for listener in self._import_listeners:
             listener(result)
         if justification is not None:
-            self.finalize(block_hash, justification)
+            self.finalize(block_hash)  # the justification is already stored with the block
         return result
 
     def _execute(self, block: Block, parent: Header) -> TrieCommit:

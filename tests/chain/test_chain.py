@@ -27,6 +27,7 @@ from tests.chain.conftest import (
     Env,
     genesis_storage,
     open_chain,
+    open_kv,
     remark,
     snapshot,
 )
@@ -76,11 +77,9 @@ def test_genesis_resumed_keeps_imported_blocks(env: Env, builder: Chain) -> None
 
 def test_open_with_other_genesis_raises_genesis_mismatch(env: Env) -> None:
     other = genesis_storage((ALICE,))
-    kv = env.kv if env.kind == "memory" else None
-    if kv is None:
+    kv = env.kv
+    if env.kind == "lmdb":  # reopen the database from disk
         env.kv.close()
-        from tests.chain.conftest import open_kv
-
         kv = open_kv(env.kind, env.path)
     before = snapshot(kv)
     with pytest.raises(GenesisMismatch):

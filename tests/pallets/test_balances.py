@@ -235,6 +235,17 @@ def test_transfer_all_respects_locks_and_consumers(balances_env: BalancesEnv) ->
     assert env.free(A2) == 2_700
 
 
+def test_transfer_all_below_ed_to_new_account_fails(balances_env: BalancesEnv) -> None:
+    env = balances_env
+    env.balances.set_lock(LOCK_ID, A1, 1_000 - ED + 1, Reasons.All)
+    # Only ED - 1 is transferable: not enough to create the destination.
+    assert env.balances.reducible_balance(A1, keep_alive=False) == ED - 1
+    assert_noop(
+        lambda: call(env, signed(A1), "transfer_all", dest=addr(NEW), keep_alive=False),
+        err(env, Error.ExistentialDeposit),
+    )
+
+
 def test_transfer_all_unsigned_is_bad_origin(balances_env: BalancesEnv) -> None:
     env = balances_env
     assert_noop(

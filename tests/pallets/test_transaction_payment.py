@@ -279,6 +279,18 @@ def test_post_dispatch_refunds_unused_weight(env: BalancesEnv) -> None:
     env.chain.assert_last_event("TransactionPayment", TransactionFeePaid(who, actual_fee, 10))
 
 
+def test_pays_no_call_without_tip_withdraws_nothing(env: BalancesEnv) -> None:
+    logic = ChargeTransactionPayment(env.payment)
+    who = ALICE.account_id
+    info = DispatchInfo(Weight(4_000_000_000, 0), DispatchClass.Normal, Pays.No)
+    ctx = CheckContext(who, None, info, 100, {}, 1)
+    assert logic.validate(ctx).priority > 0
+    pre = logic.pre_dispatch(ctx)
+    logic.post_dispatch(pre, ctx, info.weight, True)
+    assert env.free(who) == ALICE_FUNDS
+    assert events(env) == [("TransactionPayment", TransactionFeePaid(who, 0, 0))]
+
+
 def test_refund_to_a_reaped_payer_is_burned(env: BalancesEnv) -> None:
     logic = ChargeTransactionPayment(env.payment)
     who = ALICE.account_id

@@ -220,7 +220,8 @@ class TransactionPayment(Pallet):
 
     def get_priority(self, info: DispatchInfo, length: int, tip: int, final_fee: int) -> int:
         """``ChargeTransactionPayment::get_priority`` (formula in the module docstring)."""
-        assert self.runtime is not None
+        if self.runtime is None:
+            raise ConfigError("TransactionPayment is not part of a runtime")
         system_config = self.runtime.system.config
         max_block = system_config.block_weights.max_block
         max_length = system_config.block_length.max_for(info.dispatch_class)
