@@ -207,6 +207,10 @@ def parse_attack(text: str) -> AttackSpec:
         value = float(arg)
     except ValueError:
         raise AttackError(f"bad parameter in {text!r}") from None
-    if not math.isfinite(value) or (kind != "alie" and value <= 0) or (kind == "gaussian" and value < 0):
+    if (
+        not math.isfinite(value)
+        or (kind != "alie" and value <= 0)
+        or (kind == "gaussian" and value < 0)
+    ):
         raise AttackError(f"parameter of {kind} must be a positive finite number, got {text!r}")
     return AttackSpec(kind, value)  # type: ignore[arg-type]

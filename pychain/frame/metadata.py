@@ -2,35 +2,41 @@
 
 Mirrors ``frame_support``'s metadata expansion of ``construct_runtime!`` (``Runtime::metadata()``,
 frame-metadata ``RuntimeMetadataV14``; Polkadot specification, appendix "Runtime metadata").
-:func:`build_metadata` walks a :class:`~pychain.frame.runtime.Runtime` — pallets in index order with
-their storage items, calls, events, errors and constants — and the runtime's signed extensions,
-building the portable type registry from pychain's codec objects (see
-:mod:`pychain.frame.type_info`), and returns ``"meta" ++ 0x0e ++ SCALE(RuntimeMetadataV14)``.
-:func:`metadata_api_response` wraps it as the ``OpaqueMetadata`` (``Vec<u8>``) of the runtime API.
+:func:`build_metadata` walks a :class:`~pychain.frame.runtime.Runtime` (pallets in index order,
+with their storage items, calls, events, errors and constants) and the runtime's signed
+extensions, builds the portable type registry from pychain's codec objects (see
+:mod:`pychain.frame.type_info`) and returns ``"meta" ++ 0x0e ++ SCALE(RuntimeMetadataV14)``;
+:func:`metadata_api_response` wraps it as the runtime API's ``OpaqueMetadata`` (``Vec<u8>``).
 
-Types carry the Substrate paths that clients map to their own types: ``sp_core::crypto::AccountId32``,
-``sp_runtime::multiaddress::MultiAddress``, ``sp_runtime::MultiSignature``,
-``sp_runtime::generic::era::Era`` (a variant enum ``Immortal | Mortal1(u8) … Mortal255(u8)``, as
-scale-info describes it), ``<crate>::RuntimeCall`` / ``RuntimeEvent``, ``frame_system::EventRecord``,
-``sp_runtime::generic::unchecked_extrinsic::UncheckedExtrinsic``, per-pallet
-``<pallet crate>::pallet::{Call, Event, Error}`` …; :func:`pychain.frame.type_info.register_type_info`
-declares them (this module registers those of the framework, the System pallet and the
-primitives).
+Types carry the Substrate paths that clients map to their own types:
+``sp_core::crypto::AccountId32``, ``sp_runtime::multiaddress::MultiAddress``,
+``sp_runtime::MultiSignature``, ``sp_runtime::generic::era::Era`` (a variant enum
+``Immortal | Mortal1(u8) … Mortal255(u8)``, as scale-info describes it), ``<crate>::RuntimeCall``
+and ``RuntimeEvent``, ``frame_system::EventRecord``, the extrinsic type
+``sp_runtime::generic::unchecked_extrinsic::UncheckedExtrinsic<Address, Call, Signature, Extra>``
+and per-pallet ``<pallet crate>::pallet::{Call, Event, Error}``. This module registers the type
+information of the framework, the System pallet and the primitives; other pallets declare theirs
+with :func:`pychain.frame.type_info.register_type_info` or a ``__scale_path__`` class attribute
+(and should use ``pychain.pallets.system.types.AccountId`` for account ids, which is described as
+``AccountId32``).
 
 Differences from FRAME: ``MultiAddress`` declares ``AccountIndex = u32`` (pychain decodes
-``Index`` as ``Compact<u32>``, as scalecodec does); a pallet's crate name comes from its
-``metadata_crate`` class attribute, else from :data:`KNOWN_PALLET_CRATES`, else
-``pallet_<snake_case name>``; docs are those of the Python code (call docstrings, storage ``docs``).
+``Index`` as ``Compact<u32>``, as scalecodec does); ``System.Events`` is added to System's storage
+entries (pychain's System appends to that key without a declared item); a pallet's crate name
+comes from its ``metadata_crate`` class attribute, else :data:`KNOWN_PALLET_CRATES`, else
+``pallet_<snake_case name>``; docs are those of the Python code (call docstrings, storage docs).
 """
 
 from __future__ import annotations
 
-import enum
 import inspect
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from pychain.frame.dispatch import (
+    ArithmeticError as SpArithmeticError,
+)
 from pychain.frame.dispatch import (
     DEArithmetic,
     DEToken,
@@ -40,10 +46,7 @@ from pychain.frame.dispatch import (
     TokenError,
     TransactionalError,
 )
-from pychain.frame.dispatch import (
-    ArithmeticError as SpArithmeticError,
-)
-from pychain.frame.pallet import CallDef, Pallet
+from pychain.frame.pallet import CallDef, Constant, Pallet
 from pychain.frame.runtime import ApplyExtrinsic, Phase, Runtime
 from pychain.frame.storage import CountedStorageMap, StorageItem, StorageNMap
 from pychain.frame.type_info import (
@@ -51,7 +54,6 @@ from pychain.frame.type_info import (
     TypeInfo,
     TypeInfoError,
     register_type_info,
-    remap_type,
     rust_type_name,
 )
 from pychain.frame.weights import (
@@ -110,9 +112,9 @@ from pychain.primitives.scale import (
     U32,
     U128,
     Bytes,
-    CompactOf,
     CompactU32,
     FixedBytes,
+    ScaleEncodeError,
     Tuple,
     Vec,
 )
@@ -154,7 +156,12 @@ KNOWN_PALLET_CRATES = {
 
 #: Metadata paths of the standard signed extensions, by identifier.
 EXTENSION_PATHS = {
-    "CheckNonZeroSender": ("frame_system", "extensions", "check_non_zero_sender", "CheckNonZeroSender"),
+    "CheckNonZeroSender": (
+        "frame_system",
+        "extensions",
+        "check_non_zero_sender",
+        "CheckNonZeroSender",
+    ),
     "CheckSpecVersion": ("frame_system", "extensions", "check_spec_version", "CheckSpecVersion"),
     "CheckTxVersion": ("frame_system", "extensions", "check_tx_version", "CheckTxVersion"),
     "CheckGenesis": ("frame_system", "extensions", "check_genesis", "CheckGenesis"),
@@ -258,47 +265,82 @@ def _register_well_known() -> None:
     reg = register_type_info
     reg(AccountId, TypeInfo(path=_ACCOUNT_ID32))
     reg(H256, TypeInfo(path=("primitive_types", "H256")))
-    reg(Weight, TypeInfo(
-        path=("sp_weights", "weight_v2", "Weight"),
-        type_names={"ref_time": "u64", "proof_size": "u64"},
-    ))
+    reg(
+        Weight,
+        TypeInfo(
+            path=("sp_weights", "weight_v2", "Weight"),
+            type_names={"ref_time": "u64", "proof_size": "u64"},
+        ),
+    )
     reg(DispatchClass, TypeInfo(path=("frame_support", "dispatch", "DispatchClass")))
     reg(Pays, TypeInfo(path=("frame_support", "dispatch", "Pays")))
-    reg(DispatchInfo, TypeInfo(
-        path=("frame_support", "dispatch", "DispatchInfo"),
-        field_names={"dispatch_class": "class"},
-        type_names={"weight": "Weight", "dispatch_class": "DispatchClass", "pays_fee": "Pays"},
-    ))
-    reg(RuntimeDispatchInfo, TypeInfo(
-        path=("pallet_transaction_payment", "types", "RuntimeDispatchInfo"),
-        type_params=(("Balance", U128), ("Weight", Weight)),
-        field_names={"dispatch_class": "class"},
-        type_names={"weight": "Weight", "dispatch_class": "DispatchClass", "partial_fee": "Balance"},
-    ))
-    reg(PerDispatchClassWeight, TypeInfo(
-        path=("frame_support", "dispatch", "PerDispatchClass"),
-        type_params=(("T", Weight),),
-        type_names={"normal": "T", "operational": "T", "mandatory": "T"},
-    ))
-    reg(AccountData, TypeInfo(
-        path=("pallet_balances", "types", "AccountData"),
-        type_params=(("Balance", U128),),
-        type_names={"free": "Balance", "reserved": "Balance", "frozen": "Balance",
-                    "flags": "ExtraFlags"},
-    ))
-    reg(AccountInfo, TypeInfo(
-        path=("frame_system", "AccountInfo"),
-        type_params=(("Nonce", U32), ("AccountData", AccountData)),
-        type_names={"nonce": "Nonce", "consumers": "RefCount", "providers": "RefCount",
-                    "sufficients": "RefCount", "data": "AccountData"},
-    ))
+    reg(
+        DispatchInfo,
+        TypeInfo(
+            path=("frame_support", "dispatch", "DispatchInfo"),
+            field_names={"dispatch_class": "class"},
+            type_names={"weight": "Weight", "dispatch_class": "DispatchClass", "pays_fee": "Pays"},
+        ),
+    )
+    reg(
+        RuntimeDispatchInfo,
+        TypeInfo(
+            path=("pallet_transaction_payment", "types", "RuntimeDispatchInfo"),
+            type_params=(("Balance", U128), ("Weight", Weight)),
+            field_names={"dispatch_class": "class"},
+            type_names={
+                "weight": "Weight",
+                "dispatch_class": "DispatchClass",
+                "partial_fee": "Balance",
+            },
+        ),
+    )
+    reg(
+        PerDispatchClassWeight,
+        TypeInfo(
+            path=("frame_support", "dispatch", "PerDispatchClass"),
+            type_params=(("T", Weight),),
+            type_names={"normal": "T", "operational": "T", "mandatory": "T"},
+        ),
+    )
+    reg(
+        AccountData,
+        TypeInfo(
+            path=("pallet_balances", "types", "AccountData"),
+            type_params=(("Balance", U128),),
+            type_names={
+                "free": "Balance",
+                "reserved": "Balance",
+                "frozen": "Balance",
+                "flags": "ExtraFlags",
+            },
+        ),
+    )
+    reg(
+        AccountInfo,
+        TypeInfo(
+            path=("frame_system", "AccountInfo"),
+            type_params=(("Nonce", U32), ("AccountData", AccountData)),
+            type_names={
+                "nonce": "Nonce",
+                "consumers": "RefCount",
+                "providers": "RefCount",
+                "sufficients": "RefCount",
+                "data": "AccountData",
+            },
+        ),
+    )
     reg(Phase, TypeInfo(path=("frame_system", "Phase")))
     reg(ApplyExtrinsic, TypeInfo(tuple_fields=True, type_names={"index": "u32"}))
     reg(DispatchErrorCodec, TypeInfo(path=("sp_runtime", "DispatchError")))
-    reg(ModuleError, TypeInfo(
-        path=("sp_runtime", "ModuleError"), as_variant="wrap",
-        type_names={"index": "u8", "error": "[u8; MAX_MODULE_ERROR_ENCODED_SIZE]"},
-    ))
+    reg(
+        ModuleError,
+        TypeInfo(
+            path=("sp_runtime", "ModuleError"),
+            as_variant="wrap",
+            type_names={"index": "u8", "error": "[u8; MAX_MODULE_ERROR_ENCODED_SIZE]"},
+        ),
+    )
     reg(TokenError, TypeInfo(path=("sp_runtime", "TokenError")))
     reg(SpArithmeticError, TypeInfo(path=("sp_arithmetic", "ArithmeticError")))
     reg(TransactionalError, TypeInfo(path=("sp_runtime", "TransactionalError")))
@@ -307,19 +349,33 @@ def _register_well_known() -> None:
     reg(DETransactional, TypeInfo(tuple_fields=True, type_names={"error": "TransactionalError"}))
     reg(DigestItem, TypeInfo(path=("sp_runtime", "generic", "digest", "DigestItem")))
     for item in (Other, Consensus, Seal, PreRuntime):
-        reg(item, TypeInfo(tuple_fields=True, type_names={
-            "engine": "ConsensusEngineId", "data": "Vec<u8>"}))
-    reg(Header, TypeInfo(
-        path=("sp_runtime", "generic", "header", "Header"),
-        type_params=(("Number", U32), ("Hash", None)),
-        type_names={"parent_hash": "Hash::Output", "number": "Number",
-                    "state_root": "Hash::Output", "extrinsics_root": "Hash::Output",
-                    "digest": "Digest"},
-    ))
-    reg(MetadataHashMode, TypeInfo(
-        path=("frame_metadata_hash_extension", "Mode"),
-        variant_names={0: "Disabled", 1: "Enabled"},
-    ))
+        reg(
+            item,
+            TypeInfo(
+                tuple_fields=True, type_names={"engine": "ConsensusEngineId", "data": "Vec<u8>"}
+            ),
+        )
+    reg(
+        Header,
+        TypeInfo(
+            path=("sp_runtime", "generic", "header", "Header"),
+            type_params=(("Number", U32), ("Hash", None)),
+            type_names={
+                "parent_hash": "Hash::Output",
+                "number": "Number",
+                "state_root": "Hash::Output",
+                "extrinsics_root": "Hash::Output",
+                "digest": "Digest",
+            },
+        ),
+    )
+    reg(
+        MetadataHashMode,
+        TypeInfo(
+            path=("frame_metadata_hash_extension", "Mode"),
+            variant_names={0: "Disabled", 1: "Enabled"},
+        ),
+    )
 
 
 _register_well_known()
@@ -365,7 +421,8 @@ def _event_type(b: RegistryBuilder, pallet: Pallet) -> Type:
     codec = pallet.Event
     assert codec is not None
     variants = [
-        b.variant_of(index, codec.variant_names[index], cls) for index, cls in codec.variants.items()
+        b.variant_of(index, codec.variant_names[index], cls)
+        for index, cls in codec.variants.items()
     ]
     return Type(
         [pallet_crate(pallet), "pallet", "Event"],
@@ -393,7 +450,11 @@ def _storage_entries(
     entries = []
     for item in pallet.storage_items.values():
         entries.append(_storage_entry(b, item))
-        if pallet is runtime.system and item.name == "Digest" and "Events" not in pallet.storage_items:
+        if (
+            pallet is runtime.system
+            and item.name == "Digest"
+            and "Events" not in pallet.storage_items
+        ):
             entries.append(_system_events_entry(b, runtime))
         if isinstance(item, CountedStorageMap):
             entries.append(
@@ -435,20 +496,58 @@ def _storage_entry(b: RegistryBuilder, item: StorageItem) -> StorageEntryMetadat
         entry_type = StorageEntryTypeMap(hashers, key, value)
     else:
         entry_type = StorageEntryTypePlain(value)
-    return StorageEntryMetadata(item.name, modifier, entry_type, item.default_bytes(), _lines(item.docs))
+    return StorageEntryMetadata(
+        item.name, modifier, entry_type, item.default_bytes(), _lines(item.docs)
+    )
 
 
 # ---------------------------------------------------------------------------------- the build
 
 
-class _Refs:
-    """Provisional type ids recorded while walking, remapped after the registry is compacted."""
+def _callable_call_for(pallet: Pallet) -> str:
+    # The type name construct_runtime! gives a pallet's call in RuntimeCall (as in FRAME).
+    return (
+        "self::sp_api_hidden_includes_construct_runtime::hidden_include::dispatch\n"
+        f"::CallableCallFor<{pallet.name}, Runtime>"
+    )
 
-    def __init__(self) -> None:
-        self.mapping: list[int] = []
 
-    def __call__(self, type_id: int) -> int:
-        return self.mapping[type_id]
+def _pallet_call_id(b: RegistryBuilder, pallet: Pallet) -> int:
+    def build(bb: RegistryBuilder) -> Type:
+        return _call_type(bb, pallet, list(pallet.get_calls().values()))
+
+    return b.add_type(("call", pallet.name), build)
+
+
+def _pallet_event_id(b: RegistryBuilder, pallet: Pallet) -> int:
+    def build(bb: RegistryBuilder) -> Type:
+        return _event_type(bb, pallet)
+
+    return b.add_type(("event", pallet.name), build)
+
+
+def _pallet_error_id(b: RegistryBuilder, pallet: Pallet) -> int:
+    def build(bb: RegistryBuilder) -> Type:
+        return _error_type(bb, pallet)
+
+    return b.add_type(("error", pallet.name), build)
+
+
+def _extension_id(b: RegistryBuilder, ext: SignedExtension) -> int:
+    def build(bb: RegistryBuilder) -> Type:
+        return _extension_type(bb, ext)
+
+    return b.add_type(("extension", ext.identifier), build)
+
+
+def _constant(b: RegistryBuilder, pallet: Pallet, constant: Constant) -> PalletConstantMetadata:
+    try:
+        value = constant.codec.encode(constant.value)
+    except ScaleEncodeError as exc:
+        raise MetadataBuildError(f"{pallet.name}.{constant.name}: {exc}") from exc
+    return PalletConstantMetadata(
+        constant.name, b.type_id(constant.codec), value, _lines(constant.docs)
+    )
 
 
 def build_metadata_v14(
@@ -464,30 +563,35 @@ def build_metadata_v14(
     b = RegistryBuilder()
     _shared_builders(b)
     pallets = sorted(runtime.pallets, key=lambda p: p.index)
-    call_types: dict[str, int] = {}
-    event_types: dict[str, int] = {}
-
-    def pallet_call_id(pallet: Pallet) -> int:
-        calls = list(pallet.get_calls().values())
-        return b.add_type(("call", pallet.name), lambda bb: _call_type(bb, pallet, calls))
 
     def runtime_call(bb: RegistryBuilder) -> Type:
-        variants = []
-        for pallet in pallets:
-            if pallet.get_calls():
-                call_types[pallet.name] = pallet_call_id(pallet)
-                name = f"self::sp_api_hidden_includes_construct_runtime::hidden_include::dispatch\n::CallableCallFor<{pallet.name}, Runtime>"
-                variants.append(Variant(pallet.name, [Field(None, call_types[pallet.name], name)], pallet.index))
+        variants = [
+            Variant(
+                pallet.name,
+                [Field(None, _pallet_call_id(bb, pallet), _callable_call_for(pallet))],
+                pallet.index,
+            )
+            for pallet in pallets
+            if pallet.get_calls()
+        ]
         return Type([crate, "RuntimeCall"], [], TypeDefVariant(variants))
 
     def runtime_event(bb: RegistryBuilder) -> Type:
-        variants = []
-        for pallet in pallets:
-            if pallet.Event is not None:
-                ev = bb.add_type(("event", pallet.name), lambda x, p=pallet: _event_type(x, p))
-                event_types[pallet.name] = ev
-                type_name = f"{pallet_crate(pallet)}::Event<Runtime>"
-                variants.append(Variant(pallet.name, [Field(None, ev, type_name)], pallet.index))
+        variants = [
+            Variant(
+                pallet.name,
+                [
+                    Field(
+                        None,
+                        _pallet_event_id(bb, pallet),
+                        f"{pallet_crate(pallet)}::Event<Runtime>",
+                    )
+                ],
+                pallet.index,
+            )
+            for pallet in pallets
+            if pallet.Event is not None
+        ]
         return Type([crate, "RuntimeEvent"], [], TypeDefVariant(variants))
 
     def event_record(bb: RegistryBuilder) -> Type:
@@ -507,6 +611,7 @@ def build_metadata_v14(
     b.define(runtime.call_codec, runtime_call)
     b.define(runtime.event_codec, runtime_event)
     b.define(runtime.event_record_codec, event_record)
+    # A pallet's own codec standing for ``Box<RuntimeCall>`` (e.g. Sudo's) is the runtime's.
     b.alias(runtime.call_codec.name, runtime.call_codec)
     b.alias(runtime.event_codec.name, runtime.event_codec)
 
@@ -519,65 +624,54 @@ def build_metadata_v14(
         calls = None
         if pallet.get_calls():
             b.type_id(runtime.call_codec)
-            calls = PalletCallMetadata(pallet_call_id(pallet))
+            calls = PalletCallMetadata(_pallet_call_id(b, pallet))
         event = None
         if pallet.Event is not None:
             b.type_id(runtime.event_codec)
-            event = PalletEventMetadata(
-                b.add_type(("event", pallet.name), lambda x, p=pallet: _event_type(x, p))
-            )
-        constants = []
-        for constant in pallet.constants():
-            try:
-                value = constant.codec.encode(constant.value)
-            except Exception as exc:  # a ScaleEncodeError from the pallet's own constant
-                raise MetadataBuildError(f"{pallet.name}.{constant.name}: {exc}") from exc
-            constants.append(
-                PalletConstantMetadata(
-                    constant.name, b.type_id(constant.codec), value, _lines(constant.docs)
-                )
-            )
+            event = PalletEventMetadata(_pallet_event_id(b, pallet))
+        constants = [_constant(b, pallet, constant) for constant in pallet.constants()]
         error = None
         if pallet.Error is not None:
-            error_enum: type[enum.IntEnum] = pallet.Error
-            error = PalletErrorMetadata(
-                b.add_type(("error", pallet.name), lambda x, p=pallet: _error_type(x, p))
-            )
-            del error_enum
+            error = PalletErrorMetadata(_pallet_error_id(b, pallet))
         provisional.append(
             PalletMetadata(pallet.name, storage, calls, event, constants, error, pallet.index)
         )
 
     # The extrinsic: UncheckedExtrinsic<Address, Call, Signature, Extra>.
-    ext_ids = []
-    for ext in extensions:
-        ext_ids.append(
-            (
-                ext.identifier,
-                b.add_type(("extension", ext.identifier), lambda x, e=ext: _extension_type(x, e)),
-                b.type_id(ext.additional) if ext.additional is not None else b.type_id(Tuple()),
-            )
+    ext_ids = [
+        (
+            ext.identifier,
+            _extension_id(b, ext),
+            b.type_id(ext.additional if ext.additional is not None else Tuple()),
         )
-    extra = b.add_type(("extra",) + tuple(i for _, i, _ in ext_ids), lambda x: Type(
-        [], [], TypeDefTuple([i for _, i, _ in ext_ids])))
-    address = b.type_id(MULTI_ADDRESS)
-    call = b.type_id(runtime.call_codec)
-    signature = b.type_id(MULTI_SIGNATURE)
+        for ext in extensions
+    ]
+    extra_ids = [type_id for _, type_id, _ in ext_ids]
+
+    def extra_tuple(bb: RegistryBuilder) -> Type:
+        return Type([], [], TypeDefTuple(extra_ids))
+
+    extra = b.add_type(("extra", *extra_ids), extra_tuple)
+    params = [
+        TypeParameter("Address", b.type_id(MULTI_ADDRESS)),
+        TypeParameter("Call", b.type_id(runtime.call_codec)),
+        TypeParameter("Signature", b.type_id(MULTI_SIGNATURE)),
+        TypeParameter("Extra", extra),
+    ]
     b.type_id(runtime.event_record_codec)  # System.Events' element type, for clients
-    extrinsic_ty = b.add_type(
-        ("extrinsic",),
-        lambda x: Type(
+
+    def unchecked_extrinsic(bb: RegistryBuilder) -> Type:
+        return Type(
             ["sp_runtime", "generic", "unchecked_extrinsic", "UncheckedExtrinsic"],
-            [
-                TypeParameter("Address", address),
-                TypeParameter("Call", call),
-                TypeParameter("Signature", signature),
-                TypeParameter("Extra", extra),
-            ],
-            TypeDefComposite([Field(None, x.type_id(Bytes), None)]),
-        ),
-    )
-    runtime_ty = b.add_type(("runtime",), lambda x: Type([crate, "Runtime"], [], TypeDefComposite([])))
+            params,
+            TypeDefComposite([Field(None, bb.type_id(Bytes), None)]),
+        )
+
+    def runtime_type(bb: RegistryBuilder) -> Type:
+        return Type([crate, "Runtime"], [], TypeDefComposite([]))
+
+    extrinsic_ty = b.add_type(("extrinsic",), unchecked_extrinsic)
+    runtime_ty = b.add_type(("runtime",), runtime_type)
 
     registry, mapping = b.finish()
     pallets_md = [_remap_pallet(p, mapping) for p in provisional]
@@ -639,7 +733,3 @@ def metadata_api_response(
 ) -> bytes:
     """The answer of the ``Metadata_metadata`` runtime API: ``OpaqueMetadata`` (``Vec<u8>``)."""
     return opaque_metadata(build_metadata(runtime, extensions, crate))
-
-
-# Kept importable for pallets that describe their own types next to FRAME's.
-_ = (CompactOf, remap_type, U8)

@@ -15,13 +15,14 @@ type_def, docs }``. The mapping from pychain codecs::
     Enum                                Variant (a variant's fields are its Struct's fields)
     CEnum(IntEnum)                      Variant without fields
 
-A type's Substrate path and type parameters (which clients rely on: ``sp_core::crypto::AccountId32``,
-``sp_runtime::multiaddress::MultiAddress``, ``frame_system::EventRecord`` …) come from a
+A type's Substrate path and type parameters (which clients rely on:
+``sp_core::crypto::AccountId32``, ``sp_runtime::multiaddress::MultiAddress`` …) come from a
 :class:`TypeInfo` registered with :func:`register_type_info`, keyed by the Struct class, the IntEnum
 class or the codec object itself, or from a ``__scale_path__`` class attribute of a Struct subclass
 (a tuple of path segments). Codecs with their own encoding (``Era``, ``MultiAddress``, ``Digest`` …)
 are described by *builders* (functions of the registry builder returning a ``Type``); a custom
-``Codec`` subclass may instead define ``scale_type_info(builder) -> Type``.
+``Codec`` subclass may instead define ``scale_type_info(builder) -> Type``. A Struct class or enum
+without type information gets its Python module as path (``pychain::pallets::x::types::Name``).
 
 Identical types are deduplicated: anonymous types (sequences, arrays, tuples, options…) by
 structure, named types (structs, enums) by identity, and at the end every group of structurally
@@ -38,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,8 +51,8 @@ from pychain.primitives.metadata_v14 import (
     Primitive,
     Type,
     TypeDefArray,
-    TypeDefComposite,
     TypeDefCompact,
+    TypeDefComposite,
     TypeDefPrimitive,
     TypeDefSequence,
     TypeDefTuple,
@@ -283,8 +283,10 @@ class RegistryBuilder:
             if isinstance(obj, BTreeMap):
                 return ("btreemap", self._key(obj.key), self._key(obj.value))
             target = self._aliases.get(obj.name)
-            if target is not None and target is not obj and not callable(
-                getattr(obj, "scale_type_info", None)
+            if (
+                target is not None
+                and target is not obj
+                and not callable(getattr(obj, "scale_type_info", None))
             ):
                 return self._key(target)
             return self._named_key(obj)
@@ -348,7 +350,9 @@ class RegistryBuilder:
             return Type(
                 ["Option"],
                 [TypeParameter("T", item)],
-                TypeDefVariant([Variant("None", [], 0), Variant("Some", [Field(None, item, None)], 1)]),
+                TypeDefVariant(
+                    [Variant("None", [], 0), Variant("Some", [Field(None, item, None)], 1)]
+                ),
             )
         if isinstance(obj, Result):
             ok, err = self.type_id(obj.ok), self.type_id(obj.err)
@@ -356,7 +360,10 @@ class RegistryBuilder:
                 ["Result"],
                 [TypeParameter("T", ok), TypeParameter("E", err)],
                 TypeDefVariant(
-                    [Variant("Ok", [Field(None, ok, None)], 0), Variant("Err", [Field(None, err, None)], 1)]
+                    [
+                        Variant("Ok", [Field(None, ok, None)], 0),
+                        Variant("Err", [Field(None, err, None)], 1),
+                    ]
                 ),
             )
         if isinstance(obj, BTreeMap):

@@ -49,7 +49,6 @@ from pychain.primitives.metadata_v14 import (
     StorageEntryTypeMap,
     StorageEntryTypePlain,
     StorageHasher,
-    TypeDefVariant,
     decode_metadata,
     decode_opaque_metadata,
 )
@@ -250,7 +249,8 @@ def samples(codec: Any, runtime: Runtime) -> list[Any]:
     if isinstance(codec, BTreeMap):
         return [{sample(codec.key, runtime): sample(codec.value, runtime)}]
     if isinstance(codec, StructCodec):
-        values = {n: sample(c, runtime) for n, c in zip(codec.field_names, codec.field_codecs)}
+        pairs = zip(codec.field_names, codec.field_codecs, strict=True)
+        values = {n: sample(c, runtime) for n, c in pairs}
         return [codec.cls(**values)]
     if isinstance(codec, Enum):
         return [samples(cls, runtime)[0] for cls in codec.variants.values()]
@@ -397,8 +397,17 @@ def test_storage_entries_mirror_descriptors(kitchen: Any) -> None:
     assert storage is not None and storage.prefix == "Kitchen"
     entries = {e.name: e for e in storage.entries}
     assert list(entries) == [
-        "Counter", "Owner", "Points", "Grid", "Cube", "Members", "CounterForMembers",
-        "Palette", "Huge", "Flags", "Recent",
+        "Counter",
+        "Owner",
+        "Points",
+        "Grid",
+        "Cube",
+        "Members",
+        "CounterForMembers",
+        "Palette",
+        "Huge",
+        "Flags",
+        "Recent",
     ]
     counter = entries["Counter"]
     assert counter.modifier == StorageEntryModifier.Default
@@ -410,13 +419,13 @@ def test_storage_entries_mirror_descriptors(kitchen: Any) -> None:
     assert isinstance(grid, StorageEntryTypeMap)
     assert grid.hashers == [StorageHasher.Blake2_128Concat, StorageHasher.Identity]
     key = md.types.get(grid.key).type_def
-    assert [md.types.get(k).path for k in key.fields] == [
-        ["sp_core", "crypto", "AccountId32"], []
-    ]
+    assert [md.types.get(k).path for k in key.fields] == [["sp_core", "crypto", "AccountId32"], []]
     cube = entries["Cube"].ty
     assert isinstance(cube, StorageEntryTypeMap)
     assert cube.hashers == [
-        StorageHasher.Blake2_128Concat, StorageHasher.Twox64Concat, StorageHasher.Blake2_256
+        StorageHasher.Blake2_128Concat,
+        StorageHasher.Twox64Concat,
+        StorageHasher.Blake2_256,
     ]
     assert isinstance(entries["CounterForMembers"].ty, StorageEntryTypePlain)
     assert entries["Huge"].default == (1 << 200).to_bytes(32, "little")
@@ -430,10 +439,17 @@ def test_calls_events_errors_and_constants_are_described(kitchen: Any) -> None:
     assert calls.path == ["pallet_kitchen", "pallet", "Call"]
     variants = {v.name: v for v in calls.type_def.variants}
     assert [(v.index, v.name) for v in calls.type_def.variants] == [
-        (0, "cook"), (3, "plot"), (4, "sign")
+        (0, "cook"),
+        (3, "plot"),
+        (4, "sign"),
     ]
     assert [f.name for f in variants["plot"].fields] == [
-        "points", "color", "era", "tag", "pair", "table"
+        "points",
+        "color",
+        "era",
+        "tag",
+        "pair",
+        "table",
     ]
     assert variants["cook"].docs == ["Cook something for ``dest``.", "", "Second line of docs."]
     events = md.types.get(pallet.event.ty)
@@ -451,8 +467,12 @@ def test_calls_events_errors_and_constants_are_described(kitchen: Any) -> None:
     assert constants["MaxPoints"].value == (100).to_bytes(4, "little")
     assert constants["MaxPoints"].docs == ["The most points."]
     assert constants["Origin"].value == Point(1, -2).encode()
-    assert md.types.get(constants["Origin"].ty).path == ["tests", "frame", "test_metadata_build",
-                                                          "Point"]
+    assert md.types.get(constants["Origin"].ty).path == [
+        "tests",
+        "frame",
+        "test_metadata_build",
+        "Point",
+    ]
 
 
 def test_well_known_types_carry_substrate_paths(kitchen: Any) -> None:
@@ -668,9 +688,7 @@ def test_scalecodec_decodes_pychain_signed_transfer_and_its_events() -> None:
     client = Client(build_metadata(runtime, STANDARD_EXTENSIONS))
     genesis = RuntimeGenesisConfig()
     genesis.balances.balances.append((ALICE.account_id, 10**18))
-    ext = TestExternalities(
-        {k: v for k, v in assembled.build_genesis_storage(genesis).items()}
-    )
+    ext = TestExternalities({k: v for k, v in assembled.build_genesis_storage(genesis).items()})
     call = runtime.encode_call(
         runtime.make_call(
             "Balances", "transfer_keep_alive", dest=AddressId(BOB.account_id), value=10**15
@@ -678,8 +696,15 @@ def test_scalecodec_decodes_pychain_signed_transfer_and_its_events() -> None:
     )
     version = assembled.version
     xt = sign_extrinsic(
-        ALICE, call, 0, Era.mortal(64, 1), 7, GENESIS, version.spec_version,
-        version.transaction_version, birth_hash=GENESIS,
+        ALICE,
+        call,
+        0,
+        Era.mortal(64, 0),
+        7,
+        GENESIS,
+        version.spec_version,
+        version.transaction_version,
+        birth_hash=GENESIS,
     )
     decoded = client.decode("Extrinsic", xt)
     assert decoded["address"] == "0x" + ALICE.account_id.hex()

@@ -20,8 +20,8 @@ from pychain.primitives.metadata_v14 import (
     StorageHasher,
     Type,
     TypeDefArray,
-    TypeDefComposite,
     TypeDefCompact,
+    TypeDefComposite,
     TypeDefPrimitive,
     TypeDefVariant,
     UnsupportedMetadataVersion,
@@ -128,7 +128,11 @@ def test_node_template_system_account_is_blake2_128_concat_map(
     assert info.path == ["frame_system", "AccountInfo"]
     assert isinstance(info.type_def, TypeDefComposite)
     assert [f.name for f in info.type_def.fields] == [
-        "nonce", "consumers", "providers", "sufficients", "data"
+        "nonce",
+        "consumers",
+        "providers",
+        "sufficients",
+        "data",
     ]
     # AccountInfo<Index = u32, AccountData>: default is 4×u32 + 4×u128 of zeros.
     assert account.default == bytes(16 + 64)

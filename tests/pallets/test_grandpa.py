@@ -398,6 +398,7 @@ def test_unsigned_report_validates_as_local_priority_tx(
     next_block(chain, rt)
     assert rt.executive.apply_extrinsic(xt).error is None
     chain.finish_block()
+    chain.ext.commit_all()  # block import commits the block (and its appended events)
     with pytest.raises(TransactionValidityError) as info:
         rt.executive.validate_transaction(xt, chain.headers[-1].hash())
     assert info.value.invalid == InvalidTransaction.Stale

@@ -229,7 +229,10 @@ def test_block_with_fees_finalizes_and_keeps_invariants(env: BalancesEnv) -> Non
 # ----------------------------------------------------------------------------- real vectors
 
 
-@pytest.mark.parametrize("label", ["ed25519_immortal_nonce0", "ed25519_immortal_nonce5_tip1000"])
+@pytest.mark.parametrize(
+    "label",
+    ["ed25519_immortal_nonce0", "ed25519_immortal_nonce5_tip1000", "sr25519_immortal_nonce0"],
+)
 def test_real_py_substrate_interface_transfer_pays_its_fee(vectors: Path, label: str) -> None:
     data = json.loads(
         (
@@ -237,14 +240,13 @@ def test_real_py_substrate_interface_transfer_pays_its_fee(vectors: Path, label:
         ).read_text()
     )
     vector = next(v for v in data["vectors"] if v["label"] == label)
-    alice_ed = bytes.fromhex(data["keys"]["alice_ed25519_pub"][2:])
+    scheme = label.split("_")[0]
+    alice = bytes.fromhex(data["keys"][f"alice_{scheme}_pub"][2:])
     bob = bytes.fromhex(data["call"]["dest_pub"][2:])
     genesis_hash = bytes.fromhex(data["chain"].split("genesis 0x")[1][:64])
     xt = bytes.fromhex(vector["extrinsic"][2:])
     value = data["call"]["value"]
-    env = build_env(
-        [(alice_ed, 10**15)], genesis_hash=genesis_hash, nonces=[(alice_ed, vector["nonce"])]
-    )
+    env = build_env([(alice, 10**15)], genesis_hash=genesis_hash, nonces=[(alice, vector["nonce"])])
     with env.chain:
         # Block 1 on top of the vector chain's genesis: System.BlockHash(0) = its genesis hash.
         env.executive.initialize_block(genesis_hash, 1, [])
@@ -254,9 +256,9 @@ def test_real_py_substrate_interface_transfer_pays_its_fee(vectors: Path, label:
         outcome = env.executive.apply_extrinsic(xt)
         assert outcome.error is None
         assert env.free(bob) == value
-        assert env.free(alice_ed) == 10**15 - value - fee
+        assert env.free(alice) == 10**15 - value - fee
         env.chain.assert_has_event(
-            "TransactionPayment", TransactionFeePaid(alice_ed, fee, vector["tip"])
+            "TransactionPayment", TransactionFeePaid(alice, fee, vector["tip"])
         )
         env.chain.check_try_state()
 
