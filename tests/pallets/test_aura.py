@@ -13,6 +13,7 @@ from pychain.frame.pallet import TryStateError
 from pychain.frame.testing import TestChain
 from pychain.pallets.aura import (
     AuraConfig,
+    AuraConfigError,
     AuraConsensusLog,
     AuraGenesisConfig,
     AuraSlotError,
@@ -133,7 +134,7 @@ def test_change_authorities_deposits_consensus_log(chain: TestChain, rt: Pychain
 
 
 def test_change_authorities_refuses_duplicates(chain: TestChain, rt: PychainRuntime) -> None:
-    with pytest.raises(TryStateError, match="duplicate"):
+    with pytest.raises(AuraConfigError, match="duplicate"):
         rt.aura.change_authorities([ALICE, ALICE])
     assert rt.aura.authorities() == [ALICE, BOB]
 
@@ -146,7 +147,7 @@ def test_try_state_fails_without_authorities(rt: PychainRuntime) -> None:
 
 def test_genesis_over_max_authorities_fails() -> None:
     rt = PychainRuntime(RuntimeConfig(max_authorities=1))
-    with pytest.raises(TryStateError, match="MaxAuthorities"):
+    with pytest.raises(AuraConfigError, match="MaxAuthorities"):
         rt.build_genesis_storage(get_preset("local").genesis)
 
 

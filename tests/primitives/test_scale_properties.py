@@ -296,3 +296,38 @@ def test_encode_of_any_value_succeeds_or_raises_encode_error(typed: Typed, value
         return
     decoded = codec.decode(encoded)
     assert codec.encode(decoded) == encoded
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyA(Struct):
+    x: Annotated[int, U8]
+    y: Annotated[str, Str]
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyB(Struct):
+    pass
+
+
+KEY_ENUM = Enum("KeyEnum", {9: KeyA, 2: KeyB})
+
+COMPOSITE_KEYS: list[Typed] = [
+    (Option(U16), st.one_of(st.none(), st.integers(0, 0xFFFF))),
+    (Option(Bool), st.one_of(st.none(), st.booleans())),
+    (Result(U8, Str), st.one_of(st.integers(0, 255).map(Ok), st.text(max_size=3).map(Err))),
+    (Tuple(I8, Bytes), st.tuples(st.integers(-128, 127), st.binary(max_size=3))),
+    (KeyA.codec(), st.builds(KeyA, st.integers(0, 255), st.text(max_size=3))),
+    (KEY_ENUM, st.one_of(st.just(KeyB()), st.builds(KeyA, st.integers(0, 3), st.just("")))),
+]
+
+
+@SETTINGS
+@given(key=st.sampled_from(COMPOSITE_KEYS), data=st.data())
+def test_btreemap_with_composite_keys_round_trips_sorted(key: Typed, data: st.DataObject) -> None:
+    codec = BTreeMap(key[0], U8)
+    value = data.draw(st.dictionaries(key[1], st.integers(0, 255), max_size=6))
+    encoded = codec.encode(value)
+    assert codec.decode(encoded) == value
+    keys = list(codec.decode(encoded))
+    orders = [key[0].sort_key(k) for k in keys]
+    assert orders == sorted(orders) and len(set(orders)) == len(orders)

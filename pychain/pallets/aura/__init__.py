@@ -1,6 +1,12 @@
 """The Aura pallet (``pallet_aura``): authorities and current slot of Aura block authoring."""
 
-from pychain.pallets.aura.pallet import Aura, AuraError, AuraSlotError, find_pre_digest_slot
+from pychain.pallets.aura.pallet import (
+    Aura,
+    AuraConfigError,
+    AuraError,
+    AuraSlotError,
+    find_pre_digest_slot,
+)
 from pychain.pallets.aura.types import (
     AuraConfig,
     AuraConsensusLog,
@@ -14,6 +20,7 @@ from pychain.pallets.aura.types import (
 __all__ = [
     "Aura",
     "AuraConfig",
+    "AuraConfigError",
     "AuraConsensusLog",
     "AuraError",
     "AuraGenesisConfig",

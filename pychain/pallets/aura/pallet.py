@@ -20,6 +20,7 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
+from pychain.frame.dispatch import FrameError
 from pychain.frame.executive import BlockExecutionError
 from pychain.frame.pallet import Constant, Pallet, TryStateError
 from pychain.frame.storage import StorageValue
@@ -37,6 +38,10 @@ from pychain.primitives.header import Consensus, PreRuntime
 from pychain.primitives.scale import U64, ScaleDecodeError
 
 _U64_MAX = (1 << 64) - 1
+
+
+class AuraConfigError(FrameError):
+    """Invalid Aura constants or authority set (FRAME: ``integrity_test`` / genesis panics)."""
 
 
 class AuraSlotError(BlockExecutionError):
@@ -86,7 +91,7 @@ class Aura(Pallet):
 
     def integrity_test(self) -> None:
         if self.config.slot_duration <= 0:
-            raise TryStateError("Aura: SlotDuration must be positive")
+            raise AuraConfigError("Aura: SlotDuration must be positive")
 
     # -------------------------------------------------------------------------------- genesis
 
@@ -97,18 +102,20 @@ class Aura(Pallet):
             return
         # Verify genesis does not overwrite an authority set.
         if self.Authorities.get():
-            raise TryStateError("Aura: authorities are already initialized")
-        self._check_authorities(authorities)
+            raise AuraConfigError("Aura: authorities are already initialized")
+        self._check_authorities(authorities, AuraConfigError)
         self.Authorities.put(authorities)
 
-    def _check_authorities(self, authorities: Sequence[bytes]) -> None:
+    def _check_authorities(
+        self, authorities: Sequence[bytes], error: type[FrameError] = AuraConfigError
+    ) -> None:
         if len(authorities) > self.config.max_authorities:
-            raise TryStateError(
+            raise error(
                 f"Aura: {len(authorities)} authorities exceed MaxAuthorities "
                 f"{self.config.max_authorities}"
             )
         if len(set(authorities)) != len(authorities):
-            raise TryStateError("Aura: duplicate authority")
+            raise error("Aura: duplicate authority")
 
     # ---------------------------------------------------------------------------------- hooks
 
@@ -190,4 +197,4 @@ class Aura(Pallet):
         authorities = self.authorities()
         if not authorities:
             raise TryStateError("Aura: authorities must be non-empty")
-        self._check_authorities(authorities)
+        self._check_authorities(authorities, TryStateError)

@@ -2,6 +2,7 @@
 
 from pychain.pallets.grandpa.pallet import (
     Grandpa,
+    GrandpaConfigError,
     GrandpaError,
     GrandpaEvent,
     NewAuthorities,
@@ -29,6 +30,7 @@ __all__ = [
     "GRANDPA_AUTHORITIES_KEY",
     "Grandpa",
     "GrandpaConfig",
+    "GrandpaConfigError",
     "GrandpaError",
     "GrandpaEvent",
     "GrandpaGenesisConfig",

@@ -37,6 +37,7 @@ from typing import Annotated, Any
 from pychain.frame.dispatch import (
     MAX_LONGEVITY,
     DispatchError,
+    FrameError,
     InvalidTransaction,
     Origin,
     ValidTransaction,
@@ -83,6 +84,10 @@ from pychain.primitives.scale import H256, U32, U64, Enum, Option, Struct, Tuple
 
 #: ``(set_id, round, offender)``: the identity of a GRANDPA equivocation offence.
 OffenceKey = Tuple(U64, U64, H256)
+
+
+class GrandpaConfigError(FrameError):
+    """An invalid Grandpa genesis (FRAME: a genesis panic)."""
 
 
 class GrandpaError(enum.IntEnum):
@@ -167,7 +172,7 @@ class Grandpa(Pallet):
             return
         # Verify genesis does not overwrite an authority set.
         if self.Authorities.get():
-            raise TryStateError("Grandpa: authorities are already initialized")
+            raise GrandpaConfigError("Grandpa: authorities are already initialized")
         self._put_authorities(authorities)
 
     def _put_authorities(self, authorities: Sequence[tuple[bytes, int]]) -> None:

@@ -1,6 +1,11 @@
 """The Timestamp pallet (``pallet_timestamp``): the block time, set by an inherent."""
 
-from pychain.pallets.timestamp.pallet import Timestamp, TimestampError, TimestampNotSetError
+from pychain.pallets.timestamp.pallet import (
+    Timestamp,
+    TimestampConfigError,
+    TimestampError,
+    TimestampNotSetError,
+)
 from pychain.pallets.timestamp.types import Moment, OnTimestampSet, TimestampConfig
 
 __all__ = [
@@ -8,6 +13,7 @@ __all__ = [
     "OnTimestampSet",
     "Timestamp",
     "TimestampConfig",
+    "TimestampConfigError",
     "TimestampError",
     "TimestampNotSetError",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any
 
-from pychain.frame.dispatch import Origin, ensure_none
+from pychain.frame.dispatch import FrameError, Origin, ensure_none
 from pychain.frame.executive import BlockExecutionError
 from pychain.frame.pallet import Constant, Pallet, TryStateError, call
 from pychain.frame.storage import StorageValue
@@ -31,6 +31,10 @@ from pychain.primitives.scale import Bool, CompactOf
 class TimestampNotSetError(BlockExecutionError):
     """A block finished without its ``Timestamp.set`` inherent (FRAME: "Timestamp must be updated
     once in the block")."""
+
+
+class TimestampConfigError(FrameError):
+    """Invalid Timestamp constants (FRAME: an ``integrity_test`` panic)."""
 
 
 class TimestampError(enum.IntEnum):
@@ -69,7 +73,7 @@ class Timestamp(Pallet):
 
     def integrity_test(self) -> None:
         if self.config.minimum_period <= 0:
-            raise TryStateError("Timestamp: MinimumPeriod must be positive")
+            raise TimestampConfigError("Timestamp: MinimumPeriod must be positive")
 
     # ---------------------------------------------------------------------------------- hooks
 
