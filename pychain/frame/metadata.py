@@ -435,7 +435,10 @@ def _event_type(b: RegistryBuilder, pallet: Pallet) -> Type:
 def _error_type(b: RegistryBuilder, pallet: Pallet) -> Type:
     error_cls = pallet.Error
     assert error_cls is not None
-    variants = [Variant(m.name, [], int(m)) for m in sorted(error_cls, key=int)]
+    members = sorted(error_cls, key=int)
+    if any(not 0 <= int(m) <= 255 for m in members):
+        raise MetadataBuildError(f"{pallet.name}.Error: error indices must be u8")
+    variants = [Variant(m.name, [], int(m)) for m in members]
     return Type(
         [pallet_crate(pallet), "pallet", "Error"],
         b.params(_ERASED_T),

@@ -57,6 +57,8 @@ __all__ = [
     "TypeDef",
     "Primitive",
     "PortableTypeDef",
+    "Type",
+    "TypeId",
     "PortableType",
     "PortableRegistry",
     "StorageEntryModifier",

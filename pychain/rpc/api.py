@@ -180,7 +180,7 @@ def status_json(status: TxStatus) -> Any:
 def pool_error(exc: PychainError) -> RpcError:
     """Map a pool failure to ``sc-rpc``'s author error."""
     if isinstance(exc, InvalidPoolTransaction):
-        validity = exc.args[0] if exc.args else None
+        validity = exc.validity
         if isinstance(validity, TransactionValidityError):
             if validity.unknown is not None:
                 return RpcError(
@@ -763,10 +763,8 @@ class SubstrateRpc:
             # Substrate answers the subscription request itself with the error.
             sink.send("invalid")
             raise pool_error(exc) from None
-        for status in watcher.events:
-            sink.send(status_json(status))
-        if watcher.done:
-            return
+        # The listener saw every status from submission on (the past ones arrive through it too).
+        del watcher
         async for status in receive:
             sink.send(status_json(status))
             if status.is_final:

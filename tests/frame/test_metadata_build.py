@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -106,9 +106,21 @@ class Point(Struct):
 
 
 class Color(enum.IntEnum):
+    __scale_path__ = ("pallet_kitchen", "types", "Color")
+
     Red = 0
     Green = 1
     Blue = 5
+
+
+@dataclass(frozen=True)
+class Dish(Struct):
+    """A dish (declares its metadata path)."""
+
+    __scale_path__: ClassVar[tuple[str, ...]] = ("pallet_kitchen", "types", "Dish")
+
+    name: Annotated[str, Str]
+    spicy: Annotated[bool, Bool]
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,7 @@ class Kitchen(Pallet):
     Huge = StorageValue(U256, default=1 << 200)
     Flags = StorageValue(Vec(Option(Bool)), default=[])
     Recent = StorageValue(ERA)
+    Menu = StorageMap("Blake2_128Concat", U32, Dish.codec(), docs="Dishes by number.")
 
     Event = Enum("Event", {0: Created, 1: Moved, 3: Noted, 4: Emptied, 5: Settled})
     Error = KitchenError
@@ -408,6 +421,7 @@ def test_storage_entries_mirror_descriptors(kitchen: Any) -> None:
         "Huge",
         "Flags",
         "Recent",
+        "Menu",
     ]
     counter = entries["Counter"]
     assert counter.modifier == StorageEntryModifier.Default
@@ -472,6 +486,19 @@ def test_calls_events_errors_and_constants_are_described(kitchen: Any) -> None:
         "frame",
         "test_metadata_build",
         "Point",
+    ]
+
+
+def test_scale_path_class_attribute_names_structs_and_int_enums(kitchen: Any) -> None:
+    _, md = kitchen
+    ((_, dish),) = md.types.by_path("pallet_kitchen", "types", "Dish")
+    assert [f.name for f in dish.type_def.fields] == ["name", "spicy"]
+    assert dish.docs == ["A dish (declares its metadata path)."]
+    ((_, color),) = md.types.by_path("pallet_kitchen", "types", "Color")
+    assert [(v.index, v.name) for v in color.type_def.variants] == [
+        (0, "Red"),
+        (1, "Green"),
+        (5, "Blue"),
     ]
 
 
@@ -558,13 +585,41 @@ def test_undescribable_codec_raises_typed_error() -> None:
     assert issubclass(MetadataBuildError, TypeInfoError)
 
 
-def test_recursive_types_are_merged_to_one_id() -> None:
+def test_structurally_identical_types_share_one_id() -> None:
     builder = RegistryBuilder()
     first = builder.type_id(Vec(Tuple(U8, Bytes)))
     second = builder.type_id(Vec(Tuple(U8, Vec(U8))))
+    third = builder.type_id(FixedBytes(32))
+    fourth = builder.type_id(FixedBytes(32))
+    account = builder.type_id(AccountId)
     registry, mapping = builder.finish()
     assert mapping[first] == mapping[second]
-    assert len(registry.types) == 4  # u8, Vec<u8>, (u8, Vec<u8>), Vec<(u8, Vec<u8>)>
+    assert mapping[third] == mapping[fourth] != mapping[account]
+    # u8, Vec<u8>, (u8, Vec<u8>), Vec<(u8, Vec<u8>)>, [u8; 32], AccountId32
+    assert len(registry.types) == 6
+
+
+def test_recursive_call_types_are_described_once() -> None:
+    runtime = pychain_runtime().runtime
+    md = build_metadata_v14(runtime, STANDARD_EXTENSIONS)
+    ((call_id, _),) = md.types.by_path("pychain_runtime", "RuntimeCall")
+    sudo = md.pallet("Sudo").calls
+    assert sudo is not None
+    sudo_call = {v.name: v for v in md.types.get(sudo.ty).type_def.variants}["sudo"]
+    assert [f.ty for f in sudo_call.fields] == [call_id]  # Box<RuntimeCall> is the runtime call
+
+
+def test_error_index_beyond_u8_raises_typed_error() -> None:
+    class WideError(enum.IntEnum):
+        Wide = 300
+
+    class Wide(Pallet):
+        name = "Wide"
+        Error = WideError
+
+    runtime = Runtime([(0, System(SystemConfig(version=VERSION))), (1, Wide())])
+    with pytest.raises(MetadataBuildError, match="u8"):
+        build_metadata(runtime, STANDARD_EXTENSIONS)
 
 
 # ------------------------------------------------------------------ scalecodec: round trips

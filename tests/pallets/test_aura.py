@@ -10,8 +10,10 @@ from genesis.presets import get_preset
 from pychain.frame.dispatch import Origin
 from pychain.frame.ext import TestExternalities
 from pychain.frame.pallet import TryStateError
+from pychain.frame.runtime import Runtime
 from pychain.frame.testing import TestChain
 from pychain.pallets.aura import (
+    Aura,
     AuraConfig,
     AuraConfigError,
     AuraConsensusLog,
@@ -20,10 +22,11 @@ from pychain.pallets.aura import (
     AuthoritiesChange,
     find_pre_digest_slot,
 )
+from pychain.pallets.system import System, SystemConfig
 from pychain.primitives.consensus_logs import AURA_ENGINE_ID
 from pychain.primitives.header import Consensus, PreRuntime
 from pychain.primitives.keyring import dev_keypair
-from pychain.runtime import PychainRuntime, RuntimeConfig, RuntimeGenesisConfig
+from pychain.runtime import VERSION, PychainRuntime, RuntimeConfig, RuntimeGenesisConfig
 
 ALICE = dev_keypair("Alice", "sr25519").public_key
 BOB = dev_keypair("Bob", "sr25519").public_key
@@ -155,3 +158,9 @@ def test_slot_duration_constant(rt: PychainRuntime) -> None:
     (constant,) = rt.aura.constants()
     assert (constant.name, constant.value) == ("SlotDuration", 2000)
     assert rt.aura.slot_duration() == 2000
+
+
+def test_zero_slot_duration_fails_integrity_test() -> None:
+    system = System(SystemConfig(version=VERSION))
+    with pytest.raises(AuraConfigError, match="SlotDuration"):
+        Runtime([(0, system), (2, Aura(AuraConfig(slot_duration=0)))])

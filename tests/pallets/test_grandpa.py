@@ -18,7 +18,9 @@ from pychain.frame.externalities import current
 from pychain.frame.testing import TestChain, assert_noop, assert_ok
 from pychain.pallets.grandpa import (
     GRANDPA_AUTHORITIES_KEY,
+    GrandpaConfigError,
     GrandpaError,
+    GrandpaGenesisConfig,
     Live,
     MembershipProof,
     NewAuthorities,
@@ -70,7 +72,7 @@ def chain(rt: PychainRuntime) -> Iterator[TestChain]:
 
 def next_block(chain: TestChain, rt: PychainRuntime) -> object:
     """Finish the open block (if any) and open the next one with its slot and timestamp."""
-    if chain._in_block:
+    if rt.system.ExecutionPhase.get() is not None:  # a block is open
         chain.finish_block()
     slot = chain.block_number() + 1
     chain.start_block(digest=rt.pre_digest(slot))
@@ -98,6 +100,27 @@ def test_genesis_writes_authorities_and_well_known_key(
     assert rt.grandpa.current_set_id() == 0
     assert rt.grandpa.SetIdSession.get(0) == 0
     assert rt.grandpa.State.get() == Live()
+
+
+def test_second_genesis_build_fails(chain: TestChain, rt: PychainRuntime) -> None:
+    with pytest.raises(GrandpaConfigError, match="already initialized"):
+        rt.grandpa.genesis_build(GrandpaGenesisConfig([(CHARLIE_ED.public_key, 1)]))
+
+
+def test_sudo_schedule_change_rotates_the_set(chain: TestChain, rt: PychainRuntime) -> None:
+    next_block(chain, rt)
+    inner = rt.runtime.make_call(
+        "Grandpa",
+        "schedule_change",
+        next_authorities=[(CHARLIE_ED.public_key, 1)],
+        delay=0,
+        forced=None,
+    )
+    alice = dev_keypair("Alice").account_id
+    assert_ok(lambda: chain.call(Origin.signed(alice), "Sudo", "sudo", call=inner))
+    chain.finish_block()
+    assert rt.grandpa.grandpa_authorities() == [(CHARLIE_ED.public_key, 1)]
+    assert rt.grandpa.current_set_id() == 1
 
 
 def test_schedule_change_signals_then_enacts(chain: TestChain, rt: PychainRuntime) -> None:

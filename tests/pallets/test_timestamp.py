@@ -15,12 +15,20 @@ from pychain.frame.dispatch import (
 )
 from pychain.frame.executive import BlockExecutionError
 from pychain.frame.ext import TestExternalities
+from pychain.frame.runtime import Runtime
 from pychain.frame.testing import TestChain, assert_noop, assert_ok
 from pychain.frame.weights import DispatchClass, Pays
 from pychain.pallets.aura import AuraError
-from pychain.pallets.timestamp import TimestampError, TimestampNotSetError
+from pychain.pallets.system import System, SystemConfig
+from pychain.pallets.timestamp import (
+    Timestamp,
+    TimestampConfig,
+    TimestampConfigError,
+    TimestampError,
+    TimestampNotSetError,
+)
 from pychain.primitives.extrinsic import UncheckedExtrinsic
-from pychain.runtime import PychainRuntime, RuntimeConfig
+from pychain.runtime import VERSION, PychainRuntime, RuntimeConfig
 
 
 @pytest.fixture
@@ -146,3 +154,9 @@ def test_timestamp_set_through_executive_drives_block(chain: TestChain, rt: Pych
     header = chain.finish_block()
     assert header.number == 1
     assert rt.timestamp.Now.get() == 4_000
+
+
+def test_zero_minimum_period_fails_integrity_test() -> None:
+    system = System(SystemConfig(version=VERSION))
+    with pytest.raises(TimestampConfigError, match="MinimumPeriod"):
+        Runtime([(0, system), (1, Timestamp(TimestampConfig(minimum_period=0)))])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import itertools
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from hypothesis import HealthCheck, given, settings
@@ -46,6 +47,7 @@ from pychain.primitives.scale import (
     ScaleEncodeError,
     Str,
     Struct,
+    StructCodec,
     Tuple,
     Unit,
     Vec,
@@ -331,3 +333,27 @@ def test_btreemap_with_composite_keys_round_trips_sorted(key: Typed, data: st.Da
     keys = list(codec.decode(encoded))
     orders = [key[0].sort_key(k) for k in keys]
     assert orders == sorted(orders) and len(set(orders)) == len(orders)
+
+
+def _outcome(decode: Callable[[], tuple[Any, int]]) -> tuple[str, Any]:
+    try:
+        return "ok", decode()
+    except ScaleDecodeError as error:
+        return "error", (error.offset, error.reason)
+
+
+@SETTINGS
+@given(fields=st.lists(TYPES, max_size=5), data=st.data())
+def test_generated_struct_codec_equals_reference_on_any_input(
+    fields: list[Typed], data: st.DataObject
+) -> None:
+    codec, values = _struct_of(fields)
+    assert isinstance(codec, StructCodec)
+    value = data.draw(values)
+    reference = bytearray()
+    StructCodec.encode_into(codec, value, reference)
+    assert codec.encode(value) == bytes(reference)
+    raw = data.draw(_mutations(bytes(reference)))
+    generated = _outcome(lambda: codec.decode_at(raw, 0))
+    looped = _outcome(lambda: StructCodec.decode_at(codec, raw, 0))
+    assert generated == looped
