@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "pychain.commands.chain_spec",
     "pychain.commands.inspect",
     "pychain.commands.key",
+    "pychain.commands.node",
 ]
 
 

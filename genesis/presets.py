@@ -50,7 +50,11 @@ __all__ = [
 #: Each endowed dev account's balance: ``1u128 << 60`` (node template).
 ENDOWMENT = 1 << 60
 #: ``system_properties`` of pychain chains.
-DEFAULT_PROPERTIES: Mapping[str, Any] = {"ss58Format": 42, "tokenDecimals": 12, "tokenSymbol": "UNIT"}
+DEFAULT_PROPERTIES: Mapping[str, Any] = {
+    "ss58Format": 42,
+    "tokenDecimals": 12,
+    "tokenSymbol": "UNIT",
+}
 
 
 class PresetError(GenesisError):

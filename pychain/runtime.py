@@ -382,5 +382,3 @@ def build_genesis_storage(
     """Genesis storage of the runtime built with ``config`` (see
     :meth:`PychainRuntime.build_genesis_storage`)."""
     return PychainRuntime(config).build_genesis_storage(genesis)
-
-

@@ -560,9 +560,19 @@ def build_metadata_v14(
 
     ``crate`` names the runtime's crate in the paths of ``RuntimeCall``, ``RuntimeEvent`` and
     ``Runtime`` (default: :func:`runtime_crate`). Raises :class:`MetadataBuildError` when a
-    codec cannot be described.
+    codec cannot be described or a constant cannot be encoded.
     """
-    crate = crate or runtime_crate(runtime)
+    try:
+        return _build(runtime, extensions, crate or runtime_crate(runtime))
+    except MetadataBuildError:
+        raise
+    except TypeInfoError as exc:
+        raise MetadataBuildError(f"cannot build the runtime's metadata: {exc}") from exc
+
+
+def _build(
+    runtime: Runtime, extensions: Sequence[SignedExtension], crate: str
+) -> RuntimeMetadataV14:
     b = RegistryBuilder()
     _shared_builders(b)
     pallets = sorted(runtime.pallets, key=lambda p: p.index)

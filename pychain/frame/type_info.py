@@ -240,8 +240,24 @@ class RegistryBuilder:
 
     def type_id(self, obj: Any) -> int:
         """The id of the type of ``obj`` (codec object, Struct class or IntEnum class)."""
+        obj = self._resolve_alias(obj)
         key = self._key(obj)
         return self.add_type(key, lambda b: b._describe(obj))
+
+    def _resolve_alias(self, obj: Any) -> Any:
+        """The codec that ``obj`` stands for (see :meth:`alias`), or ``obj`` itself."""
+        if not isinstance(obj, Codec) or id(obj) in self._builders:
+            return obj
+        target = self._aliases.get(obj.name)
+        if target is None or target is obj or callable(getattr(obj, "scale_type_info", None)):
+            return obj
+        if type_info_of(obj) is not None or _struct_class(obj) is not None:
+            return obj
+        if isinstance(obj, (Enum, CEnum, CompactOf, FixedBytes, Vec, Array, Tuple, Option)):
+            return obj
+        if isinstance(obj, (Result, BTreeMap)) or obj is Bytes or self._primitive(obj):
+            return obj
+        return target
 
     def _named_key(self, obj: Any) -> tuple[str, int]:
         self._keep.append(obj)
@@ -282,14 +298,8 @@ class RegistryBuilder:
                 return ("result", self._key(obj.ok), self._key(obj.err))
             if isinstance(obj, BTreeMap):
                 return ("btreemap", self._key(obj.key), self._key(obj.value))
-            target = self._aliases.get(obj.name)
-            if (
-                target is not None
-                and target is not obj
-                and not callable(getattr(obj, "scale_type_info", None))
-            ):
-                return self._key(target)
-            return self._named_key(obj)
+            target = self._resolve_alias(obj)
+            return self._key(target) if target is not obj else self._named_key(obj)
         raise TypeInfoError(f"cannot describe {obj!r:.60} in metadata: not a codec")
 
     @staticmethod

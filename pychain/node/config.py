@@ -78,7 +78,9 @@ class NodeConfig:
     def __post_init__(self) -> None:
         # Verify the limits are meaningful.
         if self.slot_duration is not None and self.slot_duration < 2:
-            raise NodeConfigError(f"--slot-duration must be at least 2 ms, got {self.slot_duration}")
+            raise NodeConfigError(
+                f"--slot-duration must be at least 2 ms, got {self.slot_duration}"
+            )
         if self.max_blocks is not None and self.max_blocks <= 0:
             raise NodeConfigError(f"--blocks must be positive, got {self.max_blocks}")
         if self.duration is not None and not self.duration > 0:
@@ -163,9 +165,7 @@ class NodeKeys:
     grandpa: Keypair | None = None
 
 
-def _from_keystore(
-    store: Keystore, key_type: str, authorities: Sequence[bytes]
-) -> Keypair | None:
+def _from_keystore(store: Keystore, key_type: str, authorities: Sequence[bytes]) -> Keypair | None:
     wanted = set(authorities)
     for entry in store.keys(key_type):
         if entry.public_key in wanted:

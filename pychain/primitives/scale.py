@@ -904,7 +904,8 @@ class StructCodec(Codec[S]):
         hints = typing.get_type_hints(cls, include_extras=True)
         fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
         self.field_names = tuple(f.name for f in fields)
-        for field_name in self.field_names:  # dataclasses ensure it; the generated code relies on it
+        # Dataclasses ensure it, and the generated code relies on it.
+        for field_name in self.field_names:
             if not field_name.isidentifier():
                 raise ScaleError(f"{cls.__name__}: field name {field_name!r} is not an identifier")
         self.field_codecs = tuple(

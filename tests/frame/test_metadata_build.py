@@ -580,9 +580,10 @@ def test_undescribable_codec_raises_typed_error() -> None:
         Thing = StorageValue(Opaque())
 
     runtime = Runtime([(0, System(SystemConfig(version=VERSION))), (1, Broken())])
-    with pytest.raises(TypeInfoError, match="Opaque"):
+    with pytest.raises(MetadataBuildError, match="Opaque"):
         build_metadata(runtime, STANDARD_EXTENSIONS)
-    assert issubclass(MetadataBuildError, TypeInfoError)
+    with pytest.raises(TypeInfoError, match="Opaque"):
+        RegistryBuilder().type_id(Opaque())
 
 
 def test_structurally_identical_types_share_one_id() -> None:
@@ -782,3 +783,33 @@ def test_scalecodec_decodes_pychain_signed_transfer_and_its_events() -> None:
     assert transfer["extrinsic_idx"] == 0
     assert transfer["attributes"]["to"] == "0x" + BOB.account_id.hex()
     assert transfer["attributes"]["amount"] == 10**15
+
+
+def test_alias_codec_met_first_stands_for_its_target() -> None:
+    class Boxed(Codec[int]):
+        name = "Target"
+
+        def encode_into(self, value: int, out: bytearray) -> None:
+            U32.encode_into(value, out)
+
+        def decode_at(self, data: bytes, pos: int) -> tuple[int, int]:
+            return U32.decode_at(data, pos)
+
+    target = Vec(U32)
+    builder = RegistryBuilder()
+    builder.alias("Target", target)
+    boxed = builder.type_id(Boxed())  # met before the target itself
+    assert builder.type_id(target) == boxed
+    assert builder.type_id(Boxed()) == boxed
+
+
+def test_unencodable_constant_raises_typed_error() -> None:
+    class BadConstant(Pallet):
+        name = "BadConstant"
+
+        def constants(self) -> list[Constant]:
+            return [Constant("Limit", U8, 300)]
+
+    runtime = Runtime([(0, System(SystemConfig(version=VERSION))), (1, BadConstant())])
+    with pytest.raises(MetadataBuildError, match="BadConstant.Limit"):
+        build_metadata(runtime, STANDARD_EXTENSIONS)

@@ -33,6 +33,7 @@ from pychain.pallets.grandpa import (
 from pychain.primitives.consensus_logs import (
     GRANDPA_ENGINE_ID,
     ForcedChange,
+    GrandpaLog,
     Pause,
     Resume,
     ScheduledChange,
@@ -47,7 +48,9 @@ from pychain.primitives.grandpa import (
     PrevoteEquivocation,
     localized_payload,
 )
+from pychain.primitives.header import Header
 from pychain.primitives.keyring import dev_keypair
+from pychain.primitives.keys import Keypair
 from pychain.runtime import PychainRuntime, RuntimeConfig
 
 ALICE_ED = dev_keypair("Alice", "ed25519")
@@ -70,18 +73,17 @@ def chain(rt: PychainRuntime) -> Iterator[TestChain]:
         test_chain.check_try_state()
 
 
-def next_block(chain: TestChain, rt: PychainRuntime) -> object:
+def next_block(chain: TestChain, rt: PychainRuntime) -> None:
     """Finish the open block (if any) and open the next one with its slot and timestamp."""
     if rt.system.ExecutionPhase.get() is not None:  # a block is open
         chain.finish_block()
     slot = chain.block_number() + 1
     chain.start_block(digest=rt.pre_digest(slot))
     chain.call(Origin.none(), "Timestamp", "set", now=rt.slot_timestamp(slot))
-    return None
 
 
-def grandpa_logs(header: object) -> list[object]:
-    return [decode_grandpa_log(data) for data in header.consensus_logs(GRANDPA_ENGINE_ID)]  # type: ignore[attr-defined]
+def grandpa_logs(header: Header) -> list[GrandpaLog]:
+    return [decode_grandpa_log(data) for data in header.consensus_logs(GRANDPA_ENGINE_ID)]
 
 
 def err(error: GrandpaError) -> DispatchError:
@@ -314,7 +316,7 @@ def test_resume_when_live_fails(chain: TestChain, rt: PychainRuntime) -> None:
 
 
 def prevote_equivocation(
-    signer: object = ALICE_ED,
+    signer: Keypair = ALICE_ED,
     set_id: int = 0,
     round_number: int = 3,
     same_votes: bool = False,
@@ -322,11 +324,11 @@ def prevote_equivocation(
 ) -> EquivocationProof:
     first = Prevote(b"\x01" * 32, 10)
     second = first if same_votes else Prevote(b"\x02" * 32, 10)
-    sig1 = signer.sign(localized_payload(round_number, set_id, first))  # type: ignore[attr-defined]
-    sig2 = signer.sign(localized_payload(round_number, set_id, second))  # type: ignore[attr-defined]
+    sig1 = signer.sign(localized_payload(round_number, set_id, first))
+    sig2 = signer.sign(localized_payload(round_number, set_id, second))
     if bad_signature:
         sig2 = bytes(64)
-    identity = signer.public_key  # type: ignore[attr-defined]
+    identity = signer.public_key
     return EquivocationProof(
         set_id, PrevoteEquivocation(round_number, identity, (first, sig1), (second, sig2))
     )

@@ -10,6 +10,7 @@ from genesis.presets import get_preset
 from pychain.frame.dispatch import DEBadOrigin, DECannotLookup, DispatchError, Origin
 from pychain.frame.ext import TestExternalities
 from pychain.frame.externalities import current
+from pychain.frame.runtime import RuntimeCall
 from pychain.frame.testing import TestChain, assert_noop, assert_ok
 from pychain.frame.weights import Weight
 from pychain.pallets.sudo import (
@@ -49,7 +50,7 @@ def chain(rt: PychainRuntime) -> Iterator[TestChain]:
         test_chain.check_try_state()
 
 
-def set_storage_call(rt: PychainRuntime, key: bytes, value: bytes) -> object:
+def set_storage_call(rt: PychainRuntime, key: bytes, value: bytes) -> RuntimeCall:
     return rt.runtime.make_call("System", "set_storage", items=[(key, value)])
 
 

@@ -137,8 +137,12 @@ class Grandpa(Pallet):
     PendingChange = StorageValue(StoredPendingChange.codec(), docs="Pending change, if any.")
     NextForced = StorageValue(U32, docs="Next block number where a forced change may happen.")
     Stalled = StorageValue(Tuple(U32, U32), docs="`(further_wait, median)` if stalled.")
-    CurrentSetId = StorageValue(U64, default=0, docs="The number of changes (both in terms of "
-                                "keys and underlying economic responsibilities) in the set.")
+    CurrentSetId = StorageValue(
+        U64,
+        default=0,
+        docs="The number of changes (both in terms of "
+        "keys and underlying economic responsibilities) in the set.",
+    )
     SetIdSession = StorageMap("Twox64Concat", U64, U32, docs="Session of each set id.")
     Authorities = StorageValue(AuthorityList, default=[], docs="The current authority set.")
     # pychain addition (FRAME: pallet_offences): offences already reported.
@@ -276,7 +280,9 @@ class Grandpa(Pallet):
 
     @call(
         index=3,
-        weight=lambda next_authorities, delay, forced: schedule_change_weight(len(next_authorities)),
+        weight=lambda next_authorities, delay, forced: schedule_change_weight(
+            len(next_authorities)
+        ),
         dispatch_class=DispatchClass.Operational,
     )
     def schedule_change(
@@ -419,4 +425,3 @@ class Grandpa(Pallet):
         pending = self.PendingChange.get()
         if pending is not None and pending.scheduled_at + pending.delay < n:
             raise TryStateError("Grandpa: pending change is past its enactment block")
-

@@ -58,9 +58,7 @@ class PendingResume(Struct):
 
 
 #: ``StoredState<BlockNumber>``.
-StoredState = Enum(
-    "StoredState", {0: Live, 1: PendingPause, 2: Paused, 3: PendingResume}
-)
+StoredState = Enum("StoredState", {0: Live, 1: PendingPause, 2: Paused, 3: PendingResume})
 
 
 def _as_authority_tuple(value: Sequence[tuple[bytes, int]]) -> tuple[tuple[bytes, int], ...]:

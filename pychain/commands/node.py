@@ -1,0 +1,142 @@
+"""``pychain node`` (run a node) and ``pychain purge-chain`` (delete its database).
+
+Counterparts: a Substrate node's default command (``sc_cli::RunCmd``: ``--dev``, ``--chain``,
+``--base-path``, ``--tmp``, ``--name``, ``--validator``, ``--alice`` … ``--ferdie``, ``--log``) and
+``purge-chain`` (``sc_cli::PurgeChainCmd``: ``--base-path``, ``--chain``, ``-y``). pychain-only:
+``--slot-duration MS`` (rebuilds the chain with another slot duration), ``--blocks N`` and
+``--duration S`` (stop after N authored blocks or S seconds), ``--password`` for the keystore.
+
+``--dev`` means ``--chain dev --validator --alice`` and, without ``--base-path``, ``--tmp`` (as in
+Substrate). Logs go to stderr; Ctrl-C or SIGTERM stops the node cleanly. Bad input is one line on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from genesis.build_spec import load_chain
+from pychain.commands import fail
+from pychain.errors import PychainError
+from pychain.node.config import NodeConfig, database_path
+from pychain.node.service import LOG_LEVELS, configure_logging, run_node
+from pychain.primitives.keyring import DEV_ACCOUNTS
+
+
+def register(subparsers: Any) -> None:
+    node: argparse.ArgumentParser = subparsers.add_parser(
+        "node", help="run a node (a single-node dev chain with --dev)"
+    )
+    node.add_argument(
+        "--dev", action="store_true", help="--chain dev --validator --alice (and --tmp)"
+    )
+    node.add_argument(
+        "--chain", default=None, metavar="CHAIN", help="dev, local or a chain spec file"
+    )
+    node.add_argument("--base-path", default=None, metavar="DIR", help="node data folder")
+    node.add_argument(
+        "--tmp", action="store_true", help="use a temporary base path, removed at exit"
+    )
+    node.add_argument("--name", default="pychain-node", help="node name for the logs")
+    node.add_argument("--validator", action="store_true", help="author and finalize blocks")
+    for account in DEV_ACCOUNTS:
+        node.add_argument(
+            f"--{account.lower()}",
+            dest="dev_key",
+            action="store_const",
+            const=account,
+            help=f"use {account}'s dev keys (implies --validator)",
+        )
+    node.add_argument("--slot-duration", type=int, default=None, metavar="MS")
+    node.add_argument("--blocks", type=int, default=None, metavar="N", help="stop after N blocks")
+    node.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    node.add_argument("--keystore-path", default=None, metavar="DIR")
+    node.add_argument("--password", default="", help="keystore password (default: empty)")
+    node.add_argument("--log", default="info", metavar="LEVEL", help=", ".join(LOG_LEVELS))
+    node.set_defaults(func=run, dev_key=None)
+
+    purge: argparse.ArgumentParser = subparsers.add_parser(
+        "purge-chain", help="delete a node's chain database"
+    )
+    purge.add_argument("--base-path", required=True, metavar="DIR")
+    purge.add_argument("--chain", default="dev", metavar="CHAIN")
+    purge.add_argument("--dev", action="store_true", help="same as --chain dev")
+    purge.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    purge.set_defaults(func=purge_chain)
+
+
+def node_config(args: argparse.Namespace) -> NodeConfig:
+    """The :class:`NodeConfig` the flags describe (raises ``NodeConfigError`` on bad values)."""
+    chain = args.chain if args.chain is not None else "dev" if args.dev else None
+    if chain is None:
+        chain = "dev"
+    dev_key = args.dev_key if args.dev_key is not None else "Alice" if args.dev else None
+    base_path = Path(args.base_path) if args.base_path is not None else None
+    tmp = args.tmp or (args.dev and base_path is None)
+    if args.tmp and base_path is not None:
+        raise _Conflict("--tmp and --base-path cannot be used together")
+    return NodeConfig(
+        chain=chain,
+        base_path=None if tmp else base_path,
+        tmp=tmp,
+        name=args.name,
+        validator=args.validator or args.dev or dev_key is not None,
+        dev_key=dev_key,
+        slot_duration=args.slot_duration,
+        max_blocks=args.blocks,
+        duration=args.duration,
+        keystore_path=Path(args.keystore_path) if args.keystore_path else None,
+        password=args.password,
+        handle_signals=True,
+    )
+
+
+class _Conflict(PychainError):
+    """Two flags that exclude each other."""
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        configure_logging(args.log)
+        config = node_config(args)
+        run_node(config)
+    except PychainError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def purge_chain(args: argparse.Namespace) -> int:
+    """``purge-chain``: remove ``BASE/chains/<id>/db`` after confirmation."""
+    try:
+        chain_id = str(load_chain("dev" if args.dev else args.chain).metadata.get("id", ""))
+    except PychainError as exc:
+        return fail(str(exc))
+    if not chain_id or "/" in chain_id or chain_id in (".", ".."):
+        return fail(f"chain id {chain_id!r} cannot name a folder")
+    db = database_path(Path(args.base_path), chain_id).parent
+    if not db.exists():
+        print(f'"{db}" did not exist.', file=sys.stderr)
+        return 0
+    if not args.yes:
+        print(f'Are you sure to remove "{db}"? [y/N]: ', end="", file=sys.stderr, flush=True)
+        try:
+            answer = sys.stdin.readline() if sys.stdin is not None else ""
+        except (OSError, ValueError):
+            answer = ""
+        if not answer:
+            return fail("no confirmation on stdin; pass -y to purge without asking")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Aborted", file=sys.stderr)
+            return 0
+    try:
+        shutil.rmtree(db)
+    except OSError as exc:
+        return fail(f"cannot remove {db}: {exc.strerror}")
+    print(f'"{db}" removed.', file=sys.stderr)
+    return 0
