@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pytest
@@ -126,8 +127,20 @@ def test_parse_attack_accepts_valid_strings(text: str, expected: AttackSpec) -> 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "backdoor", "sign_flip:", "sign_flip:-1", "sign_flip:0", "sign_flip:x", "gaussian",
-     "gaussian:nan", "ipm:inf", "free_ride:1", "label_flip:2", "none:0"],
+    [
+        "",
+        "backdoor",
+        "sign_flip:",
+        "sign_flip:-1",
+        "sign_flip:0",
+        "sign_flip:x",
+        "gaussian",
+        "gaussian:nan",
+        "ipm:inf",
+        "free_ride:1",
+        "label_flip:2",
+        "none:0",
+    ],
 )
 def test_parse_attack_rejects_bad_strings(text: str) -> None:
     with pytest.raises(AttackError):
@@ -136,16 +149,21 @@ def test_parse_attack_rejects_bad_strings(text: str) -> None:
 
 def test_attack_spec_apply_update_dispatches_to_each_definition() -> None:
     own = HONEST[0]
-    kw = {"n": 10, "f": 3, "global_params": own, "rng": np.random.default_rng(0)}
+    kw: dict[str, Any] = {"n": 10, "f": 3, "global_params": own, "rng": np.random.default_rng(0)}
     assert np.allclose(parse_attack("sign_flip:3").apply_update(own, HONEST, **kw), -3 * own)
     assert np.allclose(parse_attack("ipm:2").apply_update(None, HONEST, **kw), ipm(HONEST, 2))
-    assert np.array_equal(parse_attack("alie").apply_update(None, HONEST, **kw), alie(HONEST, 10, 3))
+    assert np.array_equal(
+        parse_attack("alie").apply_update(None, HONEST, **kw), alie(HONEST, 10, 3)
+    )
     assert not parse_attack("free_ride").apply_update(None, HONEST, **kw).any()
     assert np.array_equal(parse_attack("label_flip").apply_update(own, HONEST, **kw), own)
     assert parse_attack("label_flip").label_hook(10) is not None
     assert parse_attack("sign_flip").label_hook(10) is None
     assert [parse_attack(a).trains for a in ("sign_flip", "ipm", "alie", "free_ride")] == [
-        True, False, False, False
+        True,
+        False,
+        False,
+        False,
     ]
     with pytest.raises(AttackError):
         parse_attack("sign_flip").apply_update(None, HONEST, **kw)

@@ -179,8 +179,21 @@ def test_parse_partition_accepts_valid_strings(text: str, kind: str, alpha: floa
 
 @pytest.mark.parametrize(
     "text",
-    ["", "iid:1", "dirichlet", "dirichlet:", "dirichlet:0", "dirichlet:-1", "dirichlet:nan",
-     "dirichlet:abc", "shards", "shards:0", "shards:1.5", "shards:-2", "label"],
+    [
+        "",
+        "iid:1",
+        "dirichlet",
+        "dirichlet:",
+        "dirichlet:0",
+        "dirichlet:-1",
+        "dirichlet:nan",
+        "dirichlet:abc",
+        "shards",
+        "shards:0",
+        "shards:1.5",
+        "shards:-2",
+        "label",
+    ],
 )
 def test_parse_partition_rejects_bad_strings(text: str) -> None:
     with pytest.raises(DataError):

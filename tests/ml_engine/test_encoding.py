@@ -38,8 +38,10 @@ def test_round_trip_error_at_most_half_a_step_without_clipping(x: np.ndarray, s:
 
 
 @settings(max_examples=100, deadline=None)
-@given(q=arrays(np.int32, st.integers(1, 32), elements=st.integers(-(2**24), 2**24)),
-       s=st.integers(0, 30))
+@given(
+    q=arrays(np.int32, st.integers(1, 32), elements=st.integers(-(2**24), 2**24)),
+    s=st.integers(0, 30),
+)
 def test_decode_then_encode_gives_back_the_integers(q: np.ndarray, s: int) -> None:
     fp = FixedPoint(scale_bits=s, bound=2**24)
     assert np.array_equal(encode_model(decode_model(q, fp), fp), q)

@@ -92,8 +92,14 @@ def test_build_model_leaves_global_torch_rng_untouched() -> None:
 
 @pytest.mark.parametrize(
     ("name", "shape", "classes"),
-    [("resnet", (8, 8), 10), ("cnn", (64,), 10), ("cnn", (2, 2), 10), ("logreg", (), 10),
-     ("logreg", (0, 8), 10), ("mlp", (8, 8), 1)],
+    [
+        ("resnet", (8, 8), 10),
+        ("cnn", (64,), 10),
+        ("cnn", (2, 2), 10),
+        ("logreg", (), 10),
+        ("logreg", (0, 8), 10),
+        ("mlp", (8, 8), 1),
+    ],
 )
 def test_build_model_bad_arguments_raise_model_error(
     name: str, shape: tuple[int, ...], classes: int
