@@ -210,3 +210,16 @@ def test_partition_more_clients_than_samples_raises_typed_error() -> None:
     ):
         with pytest.raises(MlEngineError):
             make()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    clients=st.integers(min_value=1, max_value=40),
+    s=st.integers(min_value=1, max_value=5),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_shards_cover_exactly_once_for_any_client_count(clients: int, s: int, seed: int) -> None:
+    partition = partition_shards(DIGITS_LABELS, clients, s, seed)
+    _assert_exact_cover(partition, len(DIGITS_LABELS))
+    if clients * s >= 10:
+        assert max(len(np.unique(DIGITS_LABELS[p])) for p in partition) <= s
