@@ -5,12 +5,12 @@ and submits like anybody else, so the chain's clipping and bounds apply to it to
 
 * :func:`sign_flip` — ``−k × u`` of the attacker's own honest update (Blanchard et al. 2017 use such
   "omniscient" reversed gradients; k = 1 reverses, larger k dominates a plain mean).
-* :func:`label_flip` — a training-time hook; default map ``y → C − 1 − y`` (Fang et al. 2020,
-  "Local model poisoning attacks", §5), or any permutation given.
+* :func:`label_flip` — a training-time hook; default map ``y → C − 1 − y`` (as in Fang et al. 2020,
+  "Local model poisoning attacks to Byzantine-robust federated learning"), or any permutation given.
 * :func:`gaussian_noise` — ``u + N(0, σ²)`` per coordinate, drawn from the caller's ``Generator``.
 * :func:`ipm` — inner-product manipulation (Xie, Koyejo, Gupta 2019, "Fall of empires"): every
   attacker sends ``−ε × mean(honest updates)``.
-* :func:`alie` — "A little is enough" (Baruch, Baruch, Goldberg 2019, §4 Algorithm 3): with
+* :func:`alie` — "A little is enough" (Baruch, Baruch, Goldberg, NeurIPS 2019): with
   ``s = ⌊n/2 + 1⌋ − f`` and ``z = Φ⁻¹((n − s)/n)``, send ``mean − z · std`` per coordinate of the
   honest updates (population std, ``ddof = 0``; the paper writes σ without saying which).
 * :func:`free_ride` — resubmit the global model, i.e. a zero delta (Lin et al. 2019, "Free-riders in
@@ -46,7 +46,8 @@ ATTACKS: tuple[str, ...] = (
 )
 
 DEFAULT_SIGN_FLIP_K = 1.0
-DEFAULT_IPM_EPS = 0.5  # Xie et al. 2019 §5 use ε = 0.1 against Krum and larger ε against the mean
+# Our default; Xie et al. study small ε (slips past Krum) and large ε (reverses the mean).
+DEFAULT_IPM_EPS = 0.5
 
 FloatArray = NDArray[np.floating]
 

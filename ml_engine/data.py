@@ -19,7 +19,8 @@ learning literature; Flower's ``flwr-datasets`` offers the same three as ``IidPa
   than ``min_size`` samples it receives one sample from the currently largest client (ties: lowest
   client index), namely the last-listed sample of that client's most represented class. This moves
   at most ``K·min_size`` samples and keeps the skew of every other client.
-* ``shards:s`` — the pathological split of McMahan et al. 2017 (FedAvg paper, §3): sort by label,
+* ``shards:s`` — the pathological non-IID split of McMahan et al. 2017 (the FedAvg paper's MNIST
+  experiments: 200 shards of 300, two per client): sort by label,
   cut into K·s shards, deal s shards to each client. Difference: when K·s ≥ the number of classes,
   shards are cut *inside* classes (each class gets a number of shards proportional to its size, at
   least one), so a shard never straddles two labels and every client holds at most s labels. When

@@ -55,7 +55,11 @@ EVAL_BATCH_SIZE = 2048
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of one local training run."""
+    """Hyper-parameters of one local training run.
+
+    The defaults suit logistic regression in FedAvg (see the constants above); MLP and CNN train
+    better with plain SGD (``momentum=0``, lr 0.05–0.1), e.g. central MNIST-subset MLP 0.946.
+    """
 
     epochs: int = DEFAULT_LOCAL_EPOCHS
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -267,7 +271,7 @@ def run_fedavg(
                 )
                 deltas[k] = (local.astype(np.float64) - global_params).astype(np.float32)
             honest = [d for k, d in enumerate(deltas) if k not in attackers and d is not None]
-            attack_rng = np.random.default_rng(np.random.SeedSequence([seed, r, n]))
+            attack_rng = np.random.default_rng(np.random.SeedSequence([seed, r, n, 1]))
             for k in sorted(attackers):
                 deltas[k] = attackers[k].apply_update(
                     deltas[k], honest, n=n, f=f, global_params=global_params, rng=attack_rng

@@ -12,6 +12,7 @@ its storage root is computed from scratch over the merged state.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pychain.frame.dispatch import FrameError
@@ -21,6 +22,16 @@ from pychain.storage.overlay import DictBackend, OverlayedChanges, StateBackend
 from pychain.trie import trie_root
 
 R = TypeVar("R")
+
+
+@dataclass
+class _AppendLayer:
+    """What a transaction needs to undo appends: for each key, the item count at this layer's
+    first append (``marks``), and the item list to restore if the key was overwritten in this
+    layer (``resets``)."""
+
+    marks: dict[bytes, int] = field(default_factory=dict)
+    resets: dict[bytes, list[bytes]] = field(default_factory=dict)
 
 
 class OverlayExt:
@@ -39,8 +50,8 @@ class OverlayExt:
         self._root_of = root_of
         # key -> appended items not yet merged into the overlay value
         self._appends: dict[bytes, list[bytes]] = {}
-        # per open transaction: {key: number of appended items at its start}
-        self._append_marks: list[dict[bytes, int]] = []
+        # one record per open transaction (see _AppendLayer)
+        self._layers: list[_AppendLayer] = []
 
     # --------------------------------------------------------------------------- appends
 
@@ -58,23 +69,26 @@ class OverlayExt:
                 count, body = 0, b""
         return encode_compact(count + len(items)) + body + b"".join(items)
 
-    def _drop_appends(self, key: bytes) -> None:
-        """Before overwriting ``key``: merge its pending items (only allowed outside layers)."""
-        if self._append_marks and self._appends.get(key):
-            raise FrameError(
-                f"cannot overwrite the appended value at 0x{key.hex()} inside a transaction"
-            )
-        if key in self._appends:
-            self.overlay.set(key, self._materialize(key))
-            del self._appends[key]
+    def _reset_appends(self, key: bytes) -> None:
+        """Before ``key`` is overwritten: drop its pending items, remembering (per open layer) the
+        list to restore if that layer is rolled back."""
+        items = self._appends.pop(key, None)
+        if items is None or not self._layers:
+            return
+        top = self._layers[-1]
+        if key not in top.resets:
+            mark = top.marks.get(key)
+            top.resets[key] = items if mark is None else items[:mark]
 
     def storage_append(self, key: bytes, item: bytes) -> None:
         """Append one SCALE-encoded item to the ``Vec`` stored at ``key``."""
         items = self._appends.get(key)
         if items is None:
             items = self._appends[key] = []
-        if self._append_marks:
-            self._append_marks[-1].setdefault(key, len(items))
+        if self._layers:
+            top = self._layers[-1]
+            if key not in top.marks and key not in top.resets:
+                top.marks[key] = len(items)
         items.append(item)
 
     # --------------------------------------------------------------------- Externalities
@@ -86,12 +100,12 @@ class OverlayExt:
 
     def storage_set(self, key: bytes, value: bytes) -> None:
         if key in self._appends:
-            self._drop_appends(key)
+            self._reset_appends(key)
         self.overlay.set(key, value)
 
     def storage_clear(self, key: bytes) -> None:
         if key in self._appends:
-            self._drop_appends(key)
+            self._reset_appends(key)
         self.overlay.delete(key)
 
     def storage_exists(self, key: bytes) -> bool:
@@ -99,7 +113,7 @@ class OverlayExt:
 
     def clear_prefix(self, prefix: bytes, limit: int | None = None) -> int:
         for key in [k for k in self._appends if k.startswith(prefix)]:
-            self._drop_appends(key)
+            self._reset_appends(key)
         return self.overlay.clear_prefix(prefix, limit).unique
 
     def next_key(self, key: bytes) -> bytes | None:
@@ -111,24 +125,38 @@ class OverlayExt:
 
     def start_transaction(self) -> None:
         self.overlay.start_transaction()
-        self._append_marks.append({})
+        self._layers.append(_AppendLayer())
 
     def commit_transaction(self) -> None:
         self.overlay.commit_transaction()
-        marks = self._append_marks.pop()
-        if self._append_marks:
-            outer = self._append_marks[-1]
-            for key, length in marks.items():
-                outer.setdefault(key, length)
+        layer = self._layers.pop()
+        if not self._layers:
+            return
+        outer = self._layers[-1]
+        for key, restore in layer.resets.items():
+            if key not in outer.resets:
+                mark = outer.marks.get(key)
+                outer.resets[key] = restore if mark is None else restore[:mark]
+        for key, mark in layer.marks.items():
+            if key not in outer.marks and key not in outer.resets:
+                outer.marks[key] = mark
 
     def rollback_transaction(self) -> None:
         self.overlay.rollback_transaction()
-        for key, length in self._append_marks.pop().items():
+        layer = self._layers.pop()
+        for key, mark in layer.marks.items():
+            if key in layer.resets:
+                continue
             items = self._appends.get(key)
             if items is not None:
-                del items[length:]
+                del items[mark:]
                 if not items:
                     del self._appends[key]
+        for key, restore in layer.resets.items():
+            if restore:
+                self._appends[key] = list(restore)
+            else:
+                self._appends.pop(key, None)
 
     def changes(self) -> dict[bytes, bytes | None]:
         """Pending changes with appended items materialised (key-ordered)."""
@@ -144,8 +172,11 @@ class OverlayExt:
 
     def drain(self) -> dict[bytes, bytes | None]:
         """Final changes (appends merged), emptying the overlay; no layer may be open."""
+        if self._layers:
+            raise FrameError(f"drain with {len(self._layers)} transactional layer(s) still open")
         for key in list(self._appends):
-            self._drop_appends(key)
+            self.overlay.set(key, self._materialize(key))
+        self._appends.clear()
         return self.overlay.drain()
 
     def execute_with(self, fn: Callable[[], R]) -> R:

@@ -45,7 +45,7 @@ Rules (all roundings are floor, i.e. towards minus infinity, unless said otherwi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -74,7 +74,9 @@ FLOAT64_EXACT = 2**53
 INT64_LIMIT = 2**63
 
 # Tuning (not consensus-relevant: results are identical for any block size).
-_MEAN_BLOCK_ELEMENTS = 2**21  # n x L float64 scratch block of the mean: 16 MiB
+_MEAN_BLOCK_COLUMNS = 2**16  # columns per block of the weighted sums
+_MEAN_BLOCK_ELEMENTS = 2**20  # rows x columns of their float64 scratch block: 8 MiB
+_GRAM_BLOCK_ELEMENTS = 2**21  # n x L float64 scratch block of the Gram matrix: 16 MiB
 _SORT_BLOCK_ELEMENTS = 2**18  # L x n block of the coordinate-wise rules
 _DOT_BLOCK = 2**14  # columns per block of the exact dot products
 _MIN_DIRECT_DOT_BLOCK = 256  # below this, dot products split values into 16-bit halves
@@ -349,33 +351,49 @@ def effective_weights(weights: Sequence[int], bound: int) -> list[int]:
 # --- exact sums ---------------------------------------------------------------------------------
 
 
+#: A block transform for :func:`_weighted_sum`: ``(block, rows, columns) -> values`` of the same
+#: shape, integers within the bound given to :func:`_weighted_sum` (the clipped mean's clipping).
+BlockTransform = Callable[[NDArray[np.int32], slice, slice], NDArray[np.integer]]
+
+
 def _weighted_sum(
-    matrix: NDArray[np.int32], weights: Sequence[int], bound: int
+    matrix: NDArray[np.int32],
+    weights: Sequence[int],
+    bound: int,
+    transform: BlockTransform | None = None,
 ) -> NDArray[np.int64]:
     """Exact ``sum_i w_i q_i`` per coordinate, as int64.
 
     Precondition: ``sum(w) * bound < 2^63`` (true for :func:`effective_weights`), so the result and
-    every partial sum fit int64.
+    every partial sum fit int64. The matrix is walked in blocks of ``_MEAN_BLOCK_COLUMNS`` columns
+    by as many rows as fill ``_MEAN_BLOCK_ELEMENTS``; each block is converted to float64 (exact)
+    in a cache-sized scratch buffer and multiplied by BLAS; row groups of a column block are added
+    in float64. Every value summed anywhere is then an integer sum of a subset of the products
+    ``l_i q_ij`` of one limb row, so bounding the full sum of absolute values bounds them all:
 
-    * ``W * B < 2^53``: one float64 BLAS product ``w @ Q`` over column blocks; every partial sum is
-      an integer of absolute value ``<= W B < 2^53``, hence exact in any summation order.
+    * ``W * B < 2^53``: one limb, the weights themselves: ``|partial sum| <= W B < 2^53``, so the
+      float64 sums are exact in any summation order (the fast path).
     * otherwise, if ``n B < 2^53``: the weights are cut into ``k`` limbs of ``s`` bits,
       ``w_i = sum_j l_ij 2^(s j)``, with ``s`` the largest width such that ``n (2^s - 1) B < 2^53``;
-      one float64 product ``L @ Q`` (``k`` rows, still memory-bound) gives each limb's sum exactly,
-      and the limbs are recombined in int64 from the lowest: each partial recombination equals
-      ``sum_i (w_i mod 2^(s J)) q_i``, bounded by ``W B < 2^63``.
-    * otherwise (``n >= 2^53 / B`` contributors): int64 products over column blocks; the partial
-      sums are subset sums, bounded by ``W B < 2^63``.
+      one float64 product with ``k`` rows (memory-bound: about the cost of one) gives each limb's
+      sum exactly, and the limbs are recombined in int64 from the lowest: each partial
+      recombination equals ``sum_i (w_i mod 2^(s J)) q_i``, bounded by ``W B < 2^63``.
+    * otherwise (``n >= 2^53 / B`` contributors): int64 products; partial sums are subset sums,
+      bounded by ``W B < 2^63``.
     """
     n, d = matrix.shape
     total = sum(weights)
-    out = np.empty(d, dtype=np.int64)
-    block = max(256, _MEAN_BLOCK_ELEMENTS // n)
+    cols = min(d, _MEAN_BLOCK_COLUMNS)
+    rows = max(1, _MEAN_BLOCK_ELEMENTS // cols)
     if n * bound >= FLOAT64_EXACT:
         w64 = np.asarray(weights, dtype=np.int64)
-        for a in range(0, d, block):
-            b = min(d, a + block)
-            out[a:b] = w64 @ matrix[:, a:b].astype(np.int64)
+        out = np.zeros(d, dtype=np.int64)
+        for a in range(0, d, cols):
+            cs = slice(a, min(d, a + cols))
+            for g in range(0, n, rows):
+                rs = slice(g, min(n, g + rows))
+                src = matrix[rs, cs] if transform is None else transform(matrix[rs, cs], rs, cs)
+                out[cs] += w64[rs] @ src.astype(np.int64)
         return out
     if total * bound < FLOAT64_EXACT:
         shift = 0
@@ -389,14 +407,21 @@ def _weighted_sum(
             [[(w >> (shift * j)) & mask for w in weights] for j in range(count)], dtype=np.float64
         )
     k = limbs.shape[0]
-    parts = np.empty((k, d), dtype=np.float64)
-    scratch = np.empty((n, min(block, d)), dtype=np.float64)
-    for a in range(0, d, block):
-        b = min(d, a + block)
-        chunk = scratch[:, : b - a]
-        np.copyto(chunk, matrix[:, a:b])  # int32 -> float64 is exact
-        np.matmul(limbs, chunk, out=parts[:, a:b])
-    out[:] = parts[0].astype(np.int64)
+    parts = np.zeros((k, d), dtype=np.float64)
+    scratch = np.empty((min(rows, n), cols), dtype=np.float64)
+    product = np.empty((k, cols), dtype=np.float64)
+    for a in range(0, d, cols):
+        b = min(d, a + cols)
+        cs = slice(a, b)
+        for g in range(0, n, rows):
+            h = min(n, g + rows)
+            rs = slice(g, h)
+            chunk = scratch[: h - g, : b - a]
+            src = matrix[rs, cs] if transform is None else transform(matrix[rs, cs], rs, cs)
+            np.copyto(chunk, src)  # integers of absolute value < 2^53 -> float64 is exact
+            np.matmul(limbs[:, rs], chunk, out=product[:, : b - a])
+            parts[:, cs] += product[:, : b - a]
+    out = parts[0].astype(np.int64)
     for j in range(1, k):
         out += parts[j].astype(np.int64) << (shift * j)
     return out
@@ -475,7 +500,7 @@ def _exact_gram(matrix: NDArray[np.int32], bound: int) -> NDArray[np.int64]:
     absolute value ``<= L B^2 < 2^53``), converted exactly to int64 and accumulated there (partial
     sums ``<= d B^2 < 2^63``). With ``B <= 2^15`` and ``d < 2^31``: ``d B^2 < 2^61``."""
     n, d = matrix.shape
-    block = min(max(256, _MEAN_BLOCK_ELEMENTS // n), (FLOAT64_EXACT - 1) // (bound * bound))
+    block = min(max(256, _GRAM_BLOCK_ELEMENTS // n), (FLOAT64_EXACT - 1) // (bound * bound))
     gram = np.zeros((n, n), dtype=np.int64)
     scratch = np.empty((n, min(block, d)), dtype=np.float64)
     for a in range(0, d, block):
