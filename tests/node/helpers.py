@@ -41,14 +41,22 @@ def dev_config(base_path: Path | None = None, **overrides: Any) -> NodeConfig:
     return NodeConfig(**values)
 
 
-def transfer(chain: Chain, pair: Keypair, nonce: int, dest: bytes, value: int, tip: int = 0) -> bytes:
+def transfer(
+    chain: Chain, pair: Keypair, nonce: int, dest: bytes, value: int, tip: int = 0
+) -> bytes:
     """A signed ``Balances.transfer_keep_alive(dest, value)`` from ``pair`` (immortal)."""
     runtime = chain.runtime
     call = runtime.encode_call(
         runtime.make_call("Balances", "transfer_keep_alive", dest=AddressId(dest), value=value)
     )
     return sign_extrinsic(
-        pair, call, nonce, Era(), tip, chain.genesis_hash, VERSION.spec_version,
+        pair,
+        call,
+        nonce,
+        Era(),
+        tip,
+        chain.genesis_hash,
+        VERSION.spec_version,
         VERSION.transaction_version,
     )
 

@@ -531,19 +531,35 @@ def weighted_mean(updates: Updates, bound: int | None = None) -> Aggregate:
     return _finish(batch, np.floor_divide(sums, sum(weights)), [True] * batch.n)
 
 
-def _sort_keys(
-    block: NDArray[np.int32], rank_bits: int, bound: int
+def _sorted_keys(
+    block: NDArray[np.int32], weights: Sequence[int], bound: int
 ) -> tuple[NDArray[np.signedinteger], int]:
-    """Sort keys ``value * 2^r + contributor index`` of an ``(L, n)`` block, ascending per row.
-
-    int32 keys when ``bitlen(B) + r <= 31`` (``|key| < 2^31``), else int64 (``<= 62`` bits used).
-    Sorting keys orders by value, ties by index = account id, without a stable argsort."""
-    dtype: type[np.signedinteger] = np.int32 if bound.bit_length() + rank_bits <= 31 else np.int64
-    keys = block.astype(dtype)
-    keys <<= rank_bits
-    keys |= np.arange(block.shape[1], dtype=dtype)
+    """Sort keys ``value * 2^s + weight`` of an ``(L, n)`` coordinate-major block, ascending per
+    row, with ``s = bitlen(max weight)``: sorting the keys sorts the values and carries each value's
+    weight along, without an argsort or a gather. They fit int64 because effective weights are
+    ``< 2^(63 - bitlen(B))``: ``|key| < 2^(bitlen(B) + s) <= 2^63``; int32 (faster) when
+    ``bitlen(B) + s <= 31``. ``block`` is a fresh copy and is reused when it can be."""
+    shift = max(1, max(weights).bit_length())
+    if bound.bit_length() + shift <= 31:
+        keys: NDArray[np.signedinteger] = block
+        row = np.asarray(weights, dtype=np.int32)
+    else:
+        keys = block.astype(np.int64)
+        row = np.asarray(weights, dtype=np.int64)
+    keys <<= shift
+    keys |= row
     keys.sort(axis=1)
-    return keys, (1 << rank_bits) - 1
+    return keys, shift
+
+
+def _sorted_weights(
+    keys: NDArray[np.signedinteger], shift: int, total: int
+) -> NDArray[np.signedinteger]:
+    """The weights carried by sorted keys, in the narrowest dtype that holds their total."""
+    weights = keys & ((1 << shift) - 1)
+    if total >= 2**31 and weights.dtype != np.int64:
+        return weights.astype(np.int64)
+    return weights
 
 
 def _coordinate_blocks(matrix: NDArray[np.int32]) -> list[tuple[int, int]]:
@@ -560,12 +576,13 @@ def _transposed(matrix: NDArray[np.int32], a: int, b: int) -> NDArray[np.int32]:
 def weighted_median(updates: Updates, bound: int | None = None) -> Aggregate:
     """Coordinate-wise lower weighted median (FedMedian with stake).
 
-    Per coordinate the n values are sorted ascending, ties by account id; the result is the first
-    value whose cumulative effective weight ``c`` reaches half the total: ``2c >= W`` (tested as
-    ``c >= ceil(W / 2)``, so no doubling can overflow). With equal weights this is the element of
-    rank ``ceil(n / 2) - 1`` (0-based), found with ``np.partition``. Weights of 0 (possible after
-    apportionment) are never chosen. Cumulative weights are int64 (``W' < 2^63``), int32 when
-    ``W' < 2^31``."""
+    Per coordinate the n values are sorted ascending; the result is the first value whose
+    cumulative effective weight ``c`` reaches half the total: ``2c >= W`` (tested as
+    ``c >= ceil(W / 2)``, so no doubling can overflow). Equal values form one contiguous run, so
+    the order among them (account id, or weight inside the sort keys) cannot change the value
+    chosen. With equal weights this is the element of rank ``ceil(n / 2) - 1`` (0-based), found
+    with ``np.partition``. Weights of 0 (possible after apportionment) are never chosen.
+    Cumulative weights are int32 when ``W' < 2^31``, else int64 (``W' < 2^63``)."""
     batch = _as_batch(updates, bound)
     weights = effective_weights(batch.weights, batch.bound)
     n, d = batch.matrix.shape
@@ -578,16 +595,13 @@ def weighted_median(updates: Updates, bound: int | None = None) -> Aggregate:
             part = np.partition(_transposed(batch.matrix, a, b), kth, axis=1)
             out[a:b] = part[:, kth]
         return _finish(batch, out, [True] * n)
-    rank_bits = max(1, (n - 1).bit_length())
-    cum_dtype = np.int32 if total < 2**31 else np.int64
-    table = np.asarray(weights, dtype=cum_dtype)
     for a, b in _coordinate_blocks(batch.matrix):
-        keys, mask = _sort_keys(_transposed(batch.matrix, a, b), rank_bits, batch.bound)
-        cum = table[keys & mask]
+        keys, shift = _sorted_keys(_transposed(batch.matrix, a, b), weights, batch.bound)
+        cum = _sorted_weights(keys, shift, total)
         np.cumsum(cum, axis=1, out=cum)
         pos = np.argmax(cum >= half, axis=1)
         chosen = np.take_along_axis(keys, pos[:, None], axis=1)[:, 0]
-        out[a:b] = chosen >> rank_bits
+        out[a:b] = chosen >> shift
     return _finish(batch, out, [True] * n)
 
 
@@ -597,11 +611,12 @@ def weighted_trimmed_mean(
     """Coordinate-wise weighted trimmed mean (FedTrimmedAvg with stake).
 
     ``beta_per_billion`` in ``[0, 5e8)`` is the share of the total *weight* trimmed from each end:
-    ``t = floor(beta * W' / 1e9)``. Per coordinate the values are sorted (ties by account id) and
-    the value with cumulative weight interval ``[c - w, c)`` keeps
-    ``max(0, min(c, W' - t) - max(c - w, t))`` of its weight (a value straddling a cut keeps only
-    the part inside). The result is ``floor(sum kept * value / (W' - 2t))``; ``W' - 2t > 0`` because
-    ``beta < 1/2``. Products and sums are int64: ``sum kept |value| <= W' B < 2^63``. With
+    ``t = floor(beta * W' / 1e9)``. Per coordinate the values are sorted ascending; the value with
+    cumulative weight interval ``[c - w, c)`` keeps ``clamp(c) - clamp(c - w)`` of its weight, with
+    ``clamp(x) = min(max(x, t), W' - t)`` (a value straddling a cut keeps only the part inside,
+    values wholly outside keep 0). The result is ``floor(sum kept * value / (W' - 2t))``;
+    ``W' - 2t > 0`` because ``beta < 1/2``. Equal values are contiguous, so their order cannot
+    change the sum. Products and sums are int64: ``sum kept |value| <= W' B < 2^63``. With
     ``beta = 0`` this equals :func:`weighted_mean`."""
     batch = _as_batch(updates, bound)
     beta = _check_int(beta_per_billion, 0, PER_BILLION // 2 - 1, "beta_per_billion")
@@ -611,11 +626,11 @@ def weighted_trimmed_mean(
     trim = beta * total // PER_BILLION
     keep_total = total - 2 * trim
     out = np.empty(d, dtype=np.int64)
+    exact_float = keep_total * batch.bound < FLOAT64_EXACT
     if len(set(weights)) == 1:
         # Equal weights: the kept weight depends on the sorted position only.
         w = weights[0]
         kept = [max(0, min((k + 1) * w, total - trim) - max(k * w, trim)) for k in range(n)]
-        exact_float = keep_total * batch.bound < FLOAT64_EXACT
         kept_vec = np.asarray(kept, dtype=np.float64 if exact_float else np.int64)
         for a, b in _coordinate_blocks(batch.matrix):
             block = _transposed(batch.matrix, a, b)
@@ -625,20 +640,16 @@ def weighted_trimmed_mean(
             else:
                 out[a:b] = block.astype(np.int64) @ kept_vec
         return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
-    rank_bits = max(1, (n - 1).bit_length())
-    table = np.asarray(weights, dtype=np.int64)
     for a, b in _coordinate_blocks(batch.matrix):
-        keys, mask = _sort_keys(_transposed(batch.matrix, a, b), rank_bits, batch.bound)
-        w_sorted = table[keys & mask]
-        upper = np.cumsum(w_sorted, axis=1)
-        lower = upper - w_sorted
-        np.minimum(upper, total - trim, out=upper)
-        np.maximum(lower, trim, out=lower)
-        upper -= lower
-        np.maximum(upper, 0, out=upper)
-        values = (keys >> rank_bits).astype(np.int64)
-        values *= upper
-        out[a:b] = values.sum(axis=1)
+        keys, shift = _sorted_keys(_transposed(batch.matrix, a, b), weights, batch.bound)
+        clamped = _sorted_weights(keys, shift, total)
+        np.cumsum(clamped, axis=1, out=clamped)
+        np.clip(clamped, trim, total - trim, out=clamped)
+        kept = clamped.copy()
+        kept[:, 1:] -= clamped[:, :-1]
+        kept[:, 0] -= trim
+        values = keys >> shift
+        out[a:b] = np.einsum("ij,ij->i", kept, values, dtype=np.int64)
     return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
 
 
@@ -754,27 +765,32 @@ def norm_clipped_mean(
         c_sq = _exact_dots(c[None, :].astype(np.int32), None, b, b)[0]
         norms = [s - 2 * x + c_sq for s, x in zip(sq, cross, strict=True)]
     weights = effective_weights(batch.weights, diff_bound)
-    total = sum(weights)
-    clipped = [nrm > clip * clip for nrm in norms]
-    # Unclipped rows: sum w_i q_i - (their weight) * center. Clipped rows: added one by one.
-    plain = [0 if cl else w for w, cl in zip(weights, clipped, strict=True)]
-    sums = _weighted_sum(batch.matrix, plain, b)
-    if c is not None:
-        sums -= sum(plain) * c
-    for i in range(n):
-        if not clipped[i] or weights[i] == 0:
-            continue
-        radius = math.isqrt(norms[i] - 1) + 1
-        v = batch.matrix[i].astype(np.int64)
+    clipped = np.asarray([nrm > clip * clip for nrm in norms], dtype=bool)
+    radius = [math.isqrt(nrm - 1) + 1 if nrm > clip * clip else 1 for nrm in norms]
+    wide = diff_bound * clip >= INT64_LIMIT  # |v| C could overflow int64: Python ints (slow)
+    radius_col = np.asarray(radius, dtype=object if wide else np.int64)[:, None]
+
+    def clip_block(block: NDArray[np.int32], rs: slice, cs: slice) -> NDArray[np.integer]:
+        rows = np.flatnonzero(clipped[rs])
+        if c is None and rows.size == 0:
+            return block
+        v = block.astype(np.int64)
         if c is not None:
-            v -= c
-        if diff_bound * clip < INT64_LIMIT:
-            scaled = np.abs(v) * clip // radius
-        else:  # |v| C would overflow int64: exact Python ints (slow path, huge C only)
-            scaled = (np.abs(v).astype(object) * clip // radius).astype(np.int64)
-        scaled[v < 0] *= -1
-        sums += weights[i] * scaled
-    result = np.floor_divide(sums, total)
+            v -= c[cs]
+        if rows.size:
+            sub = v[rows]
+            mag = np.abs(sub)
+            scale = radius_col[rs][rows]
+            if wide:
+                mag = (mag.astype(object) * clip // scale).astype(np.int64)
+            else:
+                mag *= clip
+                mag //= scale
+            v[rows] = np.where(sub < 0, -mag, mag)
+        return v
+
+    sums = _weighted_sum(batch.matrix, weights, diff_bound, clip_block)
+    result = np.floor_divide(sums, sum(weights))
     if c is not None:
         result += c
     return _finish(batch, result, [True] * n)
