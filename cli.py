@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "pychain.commands.inspect",
     "pychain.commands.key",
     "pychain.commands.node",
+    "pychain.commands.tx",
 ]
 
 

@@ -5,7 +5,8 @@ Counterparts:
 * :class:`Environment` is ``finality_grandpa::voter::Environment`` (+ ``Chain``): the best chain
   containing a block, ancestry, round timers, the ``proposed`` / ``prevoted`` / ``precommitted``
   callbacks through which a vote is persisted *before* it is sent, ``completed``,
-  ``finalize_block`` and equivocation reports, plus sending messages. Timers are abstract
+  ``finalize_block`` and equivocation reports, plus sending messages and asking the sync layer
+  for blocks that votes refer to (``sc_consensus_grandpa``'s ``set_sync_fork_request``). Timers are abstract
   deadlines (integer milliseconds): the voter is told the time and asked for its next deadline.
 * :class:`VoteMessage`, :class:`CatchUpRequest`, :class:`CatchUpMessage`, :class:`SignedPrevote`
   and :data:`GossipMessage` follow ``sc_consensus_grandpa::communication::gossip`` (``GossipMessage``
@@ -31,7 +32,6 @@ from consensus.grandpa.messages import (
     Commit,
     EquivocationProof,
     FullCommitMessage,
-    Precommit,
     Prevote,
     PrimaryPropose,
     SignedMessage,
@@ -233,6 +233,10 @@ class Environment(Protocol):
         """An equivocation was seen (the node submits ``report_equivocation`` on chain)."""
         ...
 
+    def request_block(self, peer: PeerId, block: bytes) -> None:
+        """Fetch an unknown block that ``peer`` voted on (Substrate's sync fork request)."""
+        ...
+
     def broadcast(self, message: Any) -> None:
         """Gossip a :data:`GossipMessage` value to every peer."""
         ...
@@ -325,6 +329,8 @@ class InMemoryEnvironment:
         self.equivocations: list[EquivocationProof] = []
         self.store: VoterSetState | None = None
         self.outbox: deque[tuple[PeerId | None, Any]] = deque()
+        #: Blocks the voter asked for, as (peer, hash), for the network to fetch.
+        self.block_requests: deque[tuple[PeerId, bytes]] = deque()
         #: Every vote persisted, as (set_id, round, stage, vote) — what a restart must respect.
         self.vote_log: list[tuple[int, int, str, Any]] = []
 
@@ -425,6 +431,9 @@ class InMemoryEnvironment:
     def report_equivocation(self, proof: EquivocationProof) -> None:
         self.equivocations.append(proof)
 
+    def request_block(self, peer: PeerId, block: bytes) -> None:
+        self.block_requests.append((peer, block))
+
     # -- network
 
     def broadcast(self, message: Any) -> None:
@@ -432,8 +441,3 @@ class InMemoryEnvironment:
 
     def send_to(self, peer: PeerId, message: Any) -> None:
         self.outbox.append((peer, message))
-
-
-#: Message classes accepted by :meth:`InMemoryEnvironment.broadcast` (documentation aid).
-GOSSIP_TYPES = (VoteMessage, FullCommitMessage, CatchUpRequest, CatchUpMessage)
-_ = Precommit  # re-exported type used in annotations by callers

@@ -180,9 +180,7 @@ class Round:
         if index is None:
             return ImportResult(valid_voter=False, duplicated=False)
         previous = self._votes[kind].get(index)
-        if previous is not None and (
-            len(previous) == 2 or any(old == vote for old, _ in previous)
-        ):
+        if previous is not None and (len(previous) == 2 or any(old == vote for old, _ in previous)):
             return ImportResult(valid_voter=True, duplicated=True)
         # Verify the block descends from the base (raises and changes nothing if not).
         self.graph.insert(vote.target_hash, vote.target_number, index, chain, kind)

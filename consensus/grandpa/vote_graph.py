@@ -88,8 +88,8 @@ class VoteGraph(Generic[H]):
     ) -> None:
         if kinds < 1:
             raise InvalidVoteIndex(f"a vote graph tracks at least one kind of vote, not {kinds}")
-        self.base = base
-        self.base_number = base_number
+        self.base: H = base
+        self.base_number: int = base_number
         self.kinds = kinds
         self._weights = tuple(voter_weights)
         self._nodes: dict[H, _Node[H]] = {base: self._new_node(base_number, None)}
@@ -182,13 +182,14 @@ class VoteGraph(Generic[H]):
             raise BlockNotDescendant(
                 f"block {block!r} #{number} is not above the base #{self.base_number}"
             )
-        ancestry = chain.ancestry(self.base, block)
+        ancestry: list[H] = chain.ancestry(self.base, block)
         if len(ancestry) != number - self.base_number - 1:
             raise BlockNotDescendant(
                 f"block {block!r} #{number}: ancestry of {len(ancestry)} blocks does not reach "
                 f"the base #{self.base_number}"
             )
-        path = [block, *ancestry]  # newest first
+        path: list[H] = [block]  # newest first
+        path.extend(ancestry)
         # Verify blocks already in the graph sit at the numbers the ancestry implies.
         for offset, hash_ in enumerate(path):
             known = self._nodes.get(hash_)
@@ -196,13 +197,13 @@ class VoteGraph(Generic[H]):
                 raise BlockNotDescendant(
                     f"block {hash_!r} is #{known.number} in the graph, not #{number - offset}"
                 )
-        parent = self.base
+        parent: H = self.base
         for offset in range(len(path) - 1, -1, -1):
-            hash_ = path[offset]
-            if hash_ not in self._nodes:
-                self._nodes[hash_] = self._new_node(number - offset, parent)
-                self._nodes[parent].children.append(hash_)
-            parent = hash_
+            step: H = path[offset]
+            if step not in self._nodes:
+                self._nodes[step] = self._new_node(number - offset, parent)
+                self._nodes[parent].children.append(step)
+            parent = step
 
     # ------------------------------------------------------------------------------ GHOST
 

@@ -76,7 +76,7 @@ INT64_LIMIT = 2**63
 # Tuning (not consensus-relevant: results are identical for any block size).
 _MEAN_BLOCK_COLUMNS = 2**16  # columns per block of the weighted sums
 _MEAN_BLOCK_ELEMENTS = 2**20  # rows x columns of their float64 scratch block: 8 MiB
-_GRAM_BLOCK_ELEMENTS = 2**21  # n x L float64 scratch block of the Gram matrix: 16 MiB
+_GRAM_BLOCK_ELEMENTS = 2**20  # n x L float64 scratch block of the Gram matrix: 8 MiB
 _SORT_BLOCK_ELEMENTS = 2**18  # L x n block of the coordinate-wise rules
 _DOT_BLOCK = 2**14  # columns per block of the exact dot products
 _MIN_DIRECT_DOT_BLOCK = 256  # below this, dot products split values into 16-bit halves
@@ -384,7 +384,8 @@ def _weighted_sum(
     n, d = matrix.shape
     total = sum(weights)
     cols = min(d, _MEAN_BLOCK_COLUMNS)
-    rows = max(1, _MEAN_BLOCK_ELEMENTS // cols)
+    groups = -(-n // max(1, _MEAN_BLOCK_ELEMENTS // cols))
+    rows = -(-n // groups)  # balanced row groups
     if n * bound >= FLOAT64_EXACT:
         w64 = np.asarray(weights, dtype=np.int64)
         out = np.zeros(d, dtype=np.int64)
@@ -407,8 +408,8 @@ def _weighted_sum(
             [[(w >> (shift * j)) & mask for w in weights] for j in range(count)], dtype=np.float64
         )
     k = limbs.shape[0]
-    parts = np.zeros((k, d), dtype=np.float64)
-    scratch = np.empty((min(rows, n), cols), dtype=np.float64)
+    parts = np.empty((k, d), dtype=np.float64)
+    scratch = np.empty((rows, cols), dtype=np.float64)
     product = np.empty((k, cols), dtype=np.float64)
     for a in range(0, d, cols):
         b = min(d, a + cols)
@@ -419,8 +420,11 @@ def _weighted_sum(
             chunk = scratch[: h - g, : b - a]
             src = matrix[rs, cs] if transform is None else transform(matrix[rs, cs], rs, cs)
             np.copyto(chunk, src)  # integers of absolute value < 2^53 -> float64 is exact
-            np.matmul(limbs[:, rs], chunk, out=product[:, : b - a])
-            parts[:, cs] += product[:, : b - a]
+            if g == 0:
+                np.matmul(limbs[:, rs], chunk, out=parts[:, cs])
+            else:
+                np.matmul(limbs[:, rs], chunk, out=product[:, : b - a])
+                parts[:, cs] += product[:, : b - a]
     out = parts[0].astype(np.int64)
     for j in range(1, k):
         out += parts[j].astype(np.int64) << (shift * j)
@@ -531,35 +535,48 @@ def weighted_mean(updates: Updates, bound: int | None = None) -> Aggregate:
     return _finish(batch, np.floor_divide(sums, sum(weights)), [True] * batch.n)
 
 
-def _sorted_keys(
-    block: NDArray[np.int32], weights: Sequence[int], bound: int
-) -> tuple[NDArray[np.signedinteger], int]:
-    """Sort keys ``value * 2^s + weight`` of an ``(L, n)`` coordinate-major block, ascending per
-    row, with ``s = bitlen(max weight)``: sorting the keys sorts the values and carries each value's
-    weight along, without an argsort or a gather. They fit int64 because effective weights are
-    ``< 2^(63 - bitlen(B))``: ``|key| < 2^(bitlen(B) + s) <= 2^63``; int32 (faster) when
-    ``bitlen(B) + s <= 31``. ``block`` is a fresh copy and is reused when it can be."""
-    shift = max(1, max(weights).bit_length())
-    if bound.bit_length() + shift <= 31:
-        keys: NDArray[np.signedinteger] = block
-        row = np.asarray(weights, dtype=np.int32)
-    else:
-        keys = block.astype(np.int64)
-        row = np.asarray(weights, dtype=np.int64)
-    keys <<= shift
-    keys |= row
-    keys.sort(axis=1)
-    return keys, shift
+class _SortedBlock:
+    """Columns ``a:b`` of a batch, sorted coordinate by coordinate, with their weights.
 
+    ``keys`` is an ``(L, n)`` coordinate-major array, one coordinate per row, ascending keys
+    ``value * 2^s + tag`` (so ``value = key >> s``). A key lies in ``[-B 2^s, (B + 1) 2^s)``, so it
+    fits a signed type of ``b`` bits when ``(B + 1) 2^s <= 2^(b - 1)``:
 
-def _sorted_weights(
-    keys: NDArray[np.signedinteger], shift: int, total: int
-) -> NDArray[np.signedinteger]:
-    """The weights carried by sorted keys, in the narrowest dtype that holds their total."""
-    weights = keys & ((1 << shift) - 1)
-    if total >= 2**31 and weights.dtype != np.int64:
-        return weights.astype(np.int64)
-    return weights
+    * ``tag = weight``, ``s = bitlen(max weight)``, when that fits int32 (faster) or int64: the
+      weights come back out of the sorted keys with a mask, without an argsort or a gather;
+    * otherwise ``tag = contributor index``, ``s = bitlen(n - 1)`` (fits int64 for every
+      ``B < 2^31``, ``n <= 2^31``), and the weights are gathered by index.
+
+    The transposition and the shift are one pass (``np.left_shift`` into the ``(L, n)`` buffer).
+    Weights come out as int32 when the total is ``< 2^31``, else int64.
+    """
+
+    def __init__(self, columns: NDArray[np.int32], weights: Sequence[int], bound: int):
+        total = sum(weights)
+        self.cum_dtype = np.int32 if total < 2**31 else np.int64
+        shift = max(1, max(weights).bit_length())
+        self.packed = (bound + 1) << shift <= 2**63
+        if not self.packed:
+            shift = max(1, (len(weights) - 1).bit_length())
+        self.shift = shift
+        self.table = np.asarray(weights, dtype=self.cum_dtype)
+        dtype = np.int32 if (bound + 1) << shift <= 2**31 else np.int64
+        keys: NDArray[np.signedinteger] = np.empty(columns.shape[::-1], dtype=dtype)
+        np.left_shift(columns.T, shift, out=keys, dtype=dtype)
+        tags = weights if self.packed else range(len(weights))
+        keys |= np.asarray(tags, dtype=dtype)
+        keys.sort(axis=1)
+        self.keys = keys
+
+    def weights(self, part: NDArray[np.signedinteger]) -> NDArray[np.signedinteger]:
+        """A fresh array of the weights carried by ``part`` (a slice of ``keys``)."""
+        tags = part & ((1 << self.shift) - 1)
+        if self.packed:
+            return tags.astype(self.cum_dtype, copy=False)
+        return self.table[tags]
+
+    def values(self, part: NDArray[np.signedinteger]) -> NDArray[np.signedinteger]:
+        return part >> self.shift
 
 
 def _coordinate_blocks(matrix: NDArray[np.int32]) -> list[tuple[int, int]]:
@@ -596,12 +613,11 @@ def weighted_median(updates: Updates, bound: int | None = None) -> Aggregate:
             out[a:b] = part[:, kth]
         return _finish(batch, out, [True] * n)
     for a, b in _coordinate_blocks(batch.matrix):
-        keys, shift = _sorted_keys(_transposed(batch.matrix, a, b), weights, batch.bound)
-        cum = _sorted_weights(keys, shift, total)
+        block = _SortedBlock(batch.matrix[:, a:b], weights, batch.bound)
+        cum = block.weights(block.keys)
         np.cumsum(cum, axis=1, out=cum)
         pos = np.argmax(cum >= half, axis=1)
-        chosen = np.take_along_axis(keys, pos[:, None], axis=1)[:, 0]
-        out[a:b] = chosen >> shift
+        out[a:b] = block.values(np.take_along_axis(block.keys, pos[:, None], axis=1)[:, 0])
     return _finish(batch, out, [True] * n)
 
 
@@ -640,17 +656,58 @@ def weighted_trimmed_mean(
             else:
                 out[a:b] = block.astype(np.int64) @ kept_vec
         return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
-    for a, b in _coordinate_blocks(batch.matrix):
-        keys, shift = _sorted_keys(_transposed(batch.matrix, a, b), weights, batch.bound)
-        clamped = _sorted_weights(keys, shift, total)
-        np.cumsum(clamped, axis=1, out=clamped)
-        np.clip(clamped, trim, total - trim, out=clamped)
-        kept = clamped.copy()
-        kept[:, 1:] -= clamped[:, :-1]
-        kept[:, 0] -= trim
-        values = keys >> shift
-        out[a:b] = np.einsum("ij,ij->i", kept, values, dtype=np.int64)
+    span = _cut_span(weights, trim)
+    if 2 * span >= n:
+        # Wide cuts: the kept weight of every position.
+        for a, b in _coordinate_blocks(batch.matrix):
+            block = _SortedBlock(batch.matrix[:, a:b], weights, batch.bound)
+            clamped = block.weights(block.keys)
+            np.cumsum(clamped, axis=1, out=clamped)
+            np.clip(clamped, trim, total - trim, out=clamped)
+            share = np.empty_like(clamped)
+            np.subtract(clamped[:, 1:], clamped[:, :-1], out=share[:, 1:])
+            np.subtract(clamped[:, 0], trim, out=share[:, 0])
+            out[a:b] = np.einsum("ij,ij->i", share, block.values(block.keys), dtype=np.int64)
+        return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
+    # Narrow cuts: the full weighted sum minus what each end loses. The value at position k loses
+    # min(c_k, t) - min(c_(k-1), t) at the low end (and the mirror image at the high end), which is
+    # 0 beyond the first ``span`` positions. Partial sums stay within +-W' B < 2^63.
+    out[:] = _weighted_sum(batch.matrix, weights, batch.bound)
+    if span:
+        for a, b in _coordinate_blocks(batch.matrix):
+            block = _SortedBlock(batch.matrix[:, a:b], weights, batch.bound)
+            out[a:b] -= _end_loss(block, block.keys[:, :span], trim)
+            out[a:b] -= _end_loss(block, block.keys[:, n - span :][:, ::-1], trim)
     return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
+
+
+def _cut_span(weights: Sequence[int], trim: int) -> int:
+    """How many sorted positions from one end can lose weight to a cut of ``trim``: the value at
+    position ``k`` loses weight only if the weights before it sum to less than ``trim``, and
+    ``k`` weights sum to at least the ``k`` smallest weights, so ``1 + max{m : the m smallest
+    weights sum to < trim}`` positions (0 when nothing is trimmed)."""
+    if trim == 0:
+        return 0
+    acc, m = 0, 0
+    for w in sorted(weights):
+        if acc + w >= trim:
+            break
+        acc += w
+        m += 1
+    return min(len(weights), m + 1)
+
+
+def _end_loss(block: _SortedBlock, part: NDArray[np.signedinteger], trim: int) -> NDArray[np.int64]:
+    """``sum_k (min(c_k, t) - min(c_(k-1), t)) v_k`` per row of ``part`` (positions from one end,
+    ``c`` the cumulative weight from that end, ``c_(-1) = 0``): the weighted values the cut at
+    ``trim`` removes on that side, exact in int64 (``<= t B``)."""
+    cum = block.weights(part)
+    np.cumsum(cum, axis=1, out=cum)
+    np.minimum(cum, trim, out=cum)
+    loss = np.empty_like(cum)
+    np.subtract(cum[:, 1:], cum[:, :-1], out=loss[:, 1:])
+    loss[:, 0] = cum[:, 0]
+    return np.einsum("ij,ij->i", loss, block.values(part), dtype=np.int64)
 
 
 def krum_scores(
@@ -765,28 +822,20 @@ def norm_clipped_mean(
         c_sq = _exact_dots(c[None, :].astype(np.int32), None, b, b)[0]
         norms = [s - 2 * x + c_sq for s, x in zip(sq, cross, strict=True)]
     weights = effective_weights(batch.weights, diff_bound)
-    clipped = np.asarray([nrm > clip * clip for nrm in norms], dtype=bool)
-    radius = [math.isqrt(nrm - 1) + 1 if nrm > clip * clip else 1 for nrm in norms]
-    wide = diff_bound * clip >= INT64_LIMIT  # |v| C could overflow int64: Python ints (slow)
-    radius_col = np.asarray(radius, dtype=object if wide else np.int64)[:, None]
+    limit = clip * clip
+    clipped = np.asarray([nrm > limit for nrm in norms], dtype=bool)
+    radius = [math.isqrt(nrm - 1) + 1 if nrm > limit else 1 for nrm in norms]
+    scaler = _Scaler(clip, radius, clipped, diff_bound)
 
     def clip_block(block: NDArray[np.int32], rs: slice, cs: slice) -> NDArray[np.integer]:
         rows = np.flatnonzero(clipped[rs])
         if c is None and rows.size == 0:
             return block
-        v = block.astype(np.int64)
+        v = block.astype(np.int64) if c is not None else block.copy()
         if c is not None:
             v -= c[cs]
-        if rows.size:
-            sub = v[rows]
-            mag = np.abs(sub)
-            scale = radius_col[rs][rows]
-            if wide:
-                mag = (mag.astype(object) * clip // scale).astype(np.int64)
-            else:
-                mag *= clip
-                mag //= scale
-            v[rows] = np.where(sub < 0, -mag, mag)
+        for r in rows:
+            v[r] = scaler.scale(rs.start + int(r), v[r])
         return v
 
     sums = _weighted_sum(batch.matrix, weights, diff_bound, clip_block)
@@ -794,6 +843,43 @@ def norm_clipped_mean(
     if c is not None:
         result += c
     return _finish(batch, result, [True] * n)
+
+
+class _Scaler:
+    """``v -> sign(v) floor(|v| C / r_i)`` for the clipped rows of :func:`norm_clipped_mean`.
+
+    When the differences are bounded by ``D <= 2^16`` the map is a lookup table over
+    ``[-D, D]`` per clipped row, built once with exact int64 arithmetic (``D C`` is checked to be
+    ``< 2^63``, else Python ints); larger ``D`` computes the map directly (int64 when
+    ``D C < 2^63``, else Python ints)."""
+
+    TABLE_LIMIT = 2**16
+
+    def __init__(self, clip: int, radius: list[int], clipped: NDArray[np.bool_], bound: int):
+        self.clip = clip
+        self.radius = radius
+        self.bound = bound
+        self.wide = bound * clip >= INT64_LIMIT
+        self.tables: dict[int, NDArray[np.int32]] = {}
+        if bound <= self.TABLE_LIMIT:
+            for i in np.flatnonzero(clipped).tolist():
+                values = np.arange(-bound, bound + 1, dtype=np.int64)
+                self.tables[i] = self._direct(values, i).astype(np.int32)  # |v'| <= |v| <= 2^16
+
+    def _direct(self, v: NDArray[np.integer], i: int) -> NDArray[np.int64]:
+        mag = np.abs(v.astype(np.int64))
+        if self.wide:
+            mag = (mag.astype(object) * self.clip // self.radius[i]).astype(np.int64)
+        else:
+            mag *= self.clip
+            mag //= self.radius[i]
+        return np.where(v < 0, -mag, mag)
+
+    def scale(self, i: int, v: NDArray[np.integer]) -> NDArray[np.integer]:
+        table = self.tables.get(i)
+        if table is None:
+            return self._direct(v, i)
+        return table[v + self.bound]
 
 
 def agreement_scores(

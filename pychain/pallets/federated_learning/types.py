@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from pychain.errors import PychainError
 from pychain.pallets.balances.types import BalanceStatus
 from pychain.pallets.system.types import AccountId
+from pychain.primitives.metadata_v14 import Type, TypeDefSequence
 from pychain.primitives.scale import (
     H256,
     I32,
@@ -45,7 +46,6 @@ from pychain.primitives.scale import (
 
 if TYPE_CHECKING:
     from pychain.frame.type_info import RegistryBuilder
-    from pychain.primitives.metadata_v14 import Type
 
 # --- protocol constants -------------------------------------------------------------------------
 
@@ -141,8 +141,6 @@ class I32Vec(Codec[NDArray[np.int32]]):
 
     def scale_type_info(self, builder: RegistryBuilder) -> Type:
         """Metadata: a ``Sequence`` of ``i32`` (the same type as ``Vec(I32)``)."""
-        from pychain.primitives.metadata_v14 import TypeDefSequence
-
         return builder.plain(TypeDefSequence(builder.type_id(I32)))
 
 
