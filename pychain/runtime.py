@@ -45,6 +45,7 @@ from pychain.frame.runtime import Runtime
 from pychain.frame.weights import FeeModel
 from pychain.pallets.aura import Aura, AuraConfig, AuraGenesisConfig
 from pychain.pallets.balances import Balances, BalancesConfig, BalancesGenesis
+from pychain.pallets.federated_learning import FederatedLearning, FederatedLearningConfig
 from pychain.pallets.grandpa import Grandpa, GrandpaConfig, GrandpaGenesisConfig
 from pychain.pallets.sudo import Sudo, SudoGenesisConfig
 from pychain.pallets.system import System, SystemConfig
@@ -100,6 +101,7 @@ PALLET_INDICES: Mapping[str, int] = {
     "Balances": 4,
     "TransactionPayment": 5,
     "Sudo": 6,
+    "FederatedLearning": 8,
 }
 
 #: ``RUNTIME_API_VERSIONS``: (name, version) of every runtime API the node exposes.
@@ -305,6 +307,7 @@ class PychainRuntime:
             TransactionPaymentConfig(fee_model=cfg.fee_model, currency=self.balances)
         )
         self.sudo = Sudo()
+        self.federated_learning = FederatedLearning(FederatedLearningConfig(currency=self.balances))
         pallets = [
             self.system,
             self.timestamp,
@@ -313,6 +316,7 @@ class PychainRuntime:
             self.balances,
             self.transaction_payment,
             self.sudo,
+            self.federated_learning,
         ]
         self.runtime = Runtime([(PALLET_INDICES[p.name], p) for p in pallets])
         self.extension_logic: list[ExtensionLogic] = [

@@ -67,6 +67,7 @@ def test_pallet_indices_are_frozen() -> None:
         (4, "Balances"),
         (5, "TransactionPayment"),
         (6, "Sudo"),
+        (8, "FederatedLearning"),
     ]
     assert dict(PALLET_INDICES) == {p.name: p.index for p in runtime.pallets}
 

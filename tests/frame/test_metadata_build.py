@@ -277,6 +277,10 @@ def samples(codec: Any, runtime: Runtime) -> list[Any]:
         return [Sr25519Signature(bytes(range(64)))]
     if codec.name == "RuntimeCall":
         return [RuntimeCall("System", "remark", (b"nested",))]
+    if type(codec).__name__ == "I32Vec":  # the FL pallet's numpy-backed Vec<i32>
+        import numpy as np
+
+        return [np.array([7, -(2**31), 2**31 - 1], dtype=np.int32)]
     raise AssertionError(f"no sample value for codec {codec!r}")
 
 

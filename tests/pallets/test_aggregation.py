@@ -207,6 +207,17 @@ def test_trimmed_mean_equal_weights_drops_ends() -> None:
     assert result.update.tolist() == [2]
 
 
+@pytest.mark.parametrize("beta", [10_000_000, 100_000_000, 490_000_000])
+def test_trimmed_mean_narrow_and_wide_cuts_match_reference(beta: int) -> None:
+    # Narrow cuts subtract each end's loss from the full weighted sum; wide cuts weigh every
+    # position. Both must give the reference's bytes.
+    batch = UpdateBatch.from_submissions(random_round(21, 40, 60, 2**15, 10, 0.1), 2**15)
+    w = effective_weights(batch.weights, 2**15)
+    span = agg._cut_span(w, beta * sum(w) // PER_BILLION)
+    assert (2 * span < batch.n) is (beta < 400_000_000)
+    assert weighted_trimmed_mean(batch, beta).update.tolist() == ref_trimmed(rows(batch), w, beta)
+
+
 def test_krum_hand_example_excludes_outlier_and_breaks_ties_by_account() -> None:
     updates = [[0, 0], [1, 0], [0, 1], [1, 1], [100, 100]]
     scores = krum_scores(subs(updates), 1, bound=100)

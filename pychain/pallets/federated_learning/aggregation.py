@@ -649,12 +649,12 @@ def weighted_trimmed_mean(
         kept = [max(0, min((k + 1) * w, total - trim) - max(k * w, trim)) for k in range(n)]
         kept_vec = np.asarray(kept, dtype=np.float64 if exact_float else np.int64)
         for a, b in _coordinate_blocks(batch.matrix):
-            block = _transposed(batch.matrix, a, b)
-            block.sort(axis=1)
+            ordered = _transposed(batch.matrix, a, b)
+            ordered.sort(axis=1)
             if exact_float:  # partial sums are integers <= keep_total * B < 2^53: exact
-                out[a:b] = (block.astype(np.float64) @ kept_vec).astype(np.int64)
+                out[a:b] = (ordered.astype(np.float64) @ kept_vec).astype(np.int64)
             else:
-                out[a:b] = block.astype(np.int64) @ kept_vec
+                out[a:b] = ordered.astype(np.int64) @ kept_vec
         return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
     span = _cut_span(weights, trim)
     if 2 * span >= n:
