@@ -225,8 +225,10 @@ class Environment(Protocol):
         """Persist that round ``completed.number`` completed and ``next_round`` begins."""
         ...
 
-    def finalize_block(self, block: Block, round_number: int, commit: Commit) -> None:
-        """Finalize ``block``, justified by ``commit`` of round ``round_number``."""
+    def finalize_block(
+        self, block_hash: bytes, block_number: int, round_number: int, commit: Commit
+    ) -> None:
+        """Finalize the block, justified by ``commit`` of round ``round_number``."""
         ...
 
     def report_equivocation(self, proof: EquivocationProof) -> None:
@@ -417,7 +419,10 @@ class InMemoryEnvironment:
 
     # -- finality and reports
 
-    def finalize_block(self, block: Block, round_number: int, commit: Commit) -> None:
+    def finalize_block(
+        self, block_hash: bytes, block_number: int, round_number: int, commit: Commit
+    ) -> None:
+        block = (block_hash, block_number)
         # Verify finality only moves forward along one chain.
         if block[1] <= self.finalized[1]:
             return

@@ -47,6 +47,7 @@ from consensus.grandpa.messages import (
     Prevote,
     SignedMessage,
 )
+from consensus.grandpa.round import Block
 from consensus.grandpa.vote_graph import BlockNotDescendant
 from consensus.grandpa.voter import REBROADCAST_MS, Voter, VotingRound
 from consensus.grandpa.voter_set import VoterSet
@@ -61,6 +62,7 @@ __all__ = [
     "NodeResult",
     "SimulationResult",
     "Simulator",
+    "SimulationConfigError",
     "EquivocatingVoter",
     "WithholdingVoter",
 ]
@@ -110,24 +112,83 @@ class Faults:
     byzantine: tuple[tuple[int, Behaviour], ...] = ()
 
 
+class SimulationConfigError(GrandpaError):
+    """Simulator parameters that describe no possible run (bad node index, negative time...)."""
+
+
+def _check_parameters(
+    n: int, faults: Faults, gossip_ms: int, block_ms: int, rebroadcast_ms: int
+) -> None:
+    def fail(message: str) -> SimulationConfigError:
+        return SimulationConfigError(message)
+
+    # Verify the network size and the periods.
+    if n < 1:
+        raise fail(f"a simulation needs at least one voter, not {n}")
+    if gossip_ms < 1 or block_ms < 1 or rebroadcast_ms < 1:
+        raise fail("gossip_ms, block_ms and rebroadcast_ms must be positive")
+    # Verify delays and probabilities.
+    if faults.delay_ms < 0 or faults.jitter_ms < 0:
+        raise fail("delay_ms and jitter_ms may not be negative")
+    for name in ("drop_per_million", "fork_per_million"):
+        if not 0 <= getattr(faults, name) <= _PPM:
+            raise fail(f"{name} must be in 0..{_PPM}")
+    # Verify every fault names existing nodes.
+    nodes = set(range(n))
+    for partition in faults.partitions:
+        if not all(group <= nodes for group in partition.groups):
+            raise fail(f"partition groups {partition.groups} name nodes outside 0..{n - 1}")
+        if partition.heal_ms < partition.start_ms:
+            raise fail("a partition heals before it starts")
+    for crash in faults.crashes:
+        if crash.node not in nodes:
+            raise fail(f"crash of node {crash.node}, outside 0..{n - 1}")
+        if crash.restart_ms is not None and crash.restart_ms < crash.at_ms:
+            raise fail("a node restarts before it crashes")
+    for node, behaviour in faults.byzantine:
+        if node not in nodes or not isinstance(behaviour, Behaviour):
+            raise fail(f"bad Byzantine entry ({node}, {behaviour})")
+
+
 class EquivocatingVoter(Voter):
-    """A Byzantine voter: with each vote it also signs and sends a different one."""
+    """A Byzantine voter: with each vote it also signs and sends a different one.
+
+    The second vote is for the head of another fork above the round base when it knows one,
+    else for the parent of the first vote's block.
+    """
 
     def _cast(self, voting: VotingRound, vote: Prevote | Precommit) -> None:
         super()._cast(voting, vote)
         if self.local_id is None:
             return
-        base = voting.round.base
-        if vote.target_number <= base[1]:
+        other = self._other_target(voting.round.base, (vote.target_hash, vote.target_number))
+        if other is None:
             return
-        try:
-            ancestry = self.env.ancestry(base[0], vote.target_hash)
-        except BlockNotDescendant:
-            return
-        other = (ancestry[0], vote.target_number - 1) if ancestry else base
         second = type(vote)(*other)
         message = SignedMessage(second, self._sign(voting.round.number, second), self.local_id)
         self.env.broadcast(VoteMessage(voting.round.number, self.set_id, message))
+
+    def _other_target(self, base: Block, target: Block) -> Block | None:
+        env = self.env
+        if isinstance(env, InMemoryEnvironment):
+            chain = env.chain
+            forks = sorted(
+                leaf
+                for leaf in env.leaves
+                if chain.number(leaf) > base[1]
+                and chain.is_equal_or_descendant(base[0], leaf)
+                and not chain.is_equal_or_descendant(leaf, target[0])
+                and not chain.is_equal_or_descendant(target[0], leaf)
+            )
+            if forks:
+                return forks[0], chain.number(forks[0])
+        if target[1] <= base[1]:
+            return None
+        try:
+            ancestry = env.ancestry(base[0], target[0])
+        except BlockNotDescendant:
+            return None
+        return (ancestry[0], target[1] - 1) if ancestry else base
 
 
 class WithholdingVoter(Voter):
@@ -219,10 +280,9 @@ class Simulator:
         block_ms: int = 250,
         rebroadcast_ms: int = REBROADCAST_MS,
     ) -> None:
-        if n < 1:
-            raise GrandpaError(f"a simulation needs at least one voter, not {n}")
         self.n = n
         self.faults = faults or Faults()
+        _check_parameters(n, self.faults, gossip_ms, block_ms, rebroadcast_ms)
         self.gossip_ms = gossip_ms
         self.block_ms = block_ms
         self.rebroadcast_ms = rebroadcast_ms

@@ -682,5 +682,5 @@ class Voter:
         if not self._is_equal_or_descendant(self.finalized, block):
             return False
         self.finalized = block
-        self.env.finalize_block(block, round_number, commit)
+        self.env.finalize_block(block[0], block[1], round_number, commit)
         return True

@@ -98,6 +98,8 @@ log = logging.getLogger(__name__)
 
 #: Substrate's default p2p port is 30333; tests listen on port 0 (a free port).
 DEFAULT_LISTEN_ADDR = "/ip4/0.0.0.0/tcp/30333"
+#: What ``start`` listens on when given no address: a free port on the loopback interface.
+EPHEMERAL_LISTEN_ADDR = "/ip4/127.0.0.1/tcp/0"
 #: Outgoing gossip waits while some peer's pubsub RPC queue holds this many entries (of 32).
 OUTBOUND_HIGH_WATER = 16
 #: Our own queue of gossip waiting to be published (callers wait when it is full).
@@ -231,6 +233,7 @@ class Libp2pNetwork(NetworkCore):
         self._pubsub: Pubsub | None = None
         self._outbound: trio.MemorySendChannel[tuple[str, bytes]] | None = None
         self._stop = trio.Event()
+        self._stopped = trio.Event()
 
     @property
     def local_peer_id(self) -> PeerId:
@@ -245,20 +248,25 @@ class Libp2pNetwork(NetworkCore):
 
     # ---------------------------------------------------------------------- lifecycle
 
-    async def start(
-        self, nursery: trio.Nursery, listen_addrs: Sequence[str] = ("/ip4/127.0.0.1/tcp/0",)
-    ) -> None:
+    async def start(self, nursery: trio.Nursery, listen_addrs: Sequence[str] = ()) -> None:
+        """Listen on ``listen_addrs`` (default: an ephemeral port on 127.0.0.1) and start the
+        host, GossipSub and our tasks in ``nursery``; returns once ready."""
         if self._nursery is not None:
             raise NetworkError("already started")
         try:
-            addrs = [multiaddr.Multiaddr(addr) for addr in listen_addrs]
+            addrs = [multiaddr.Multiaddr(addr) for addr in listen_addrs or (EPHEMERAL_LISTEN_ADDR,)]
         except Exception as exc:  # multiaddr raises several unrelated types for bad text
             raise NetworkError(f"bad listen address: {exc}") from None
         self._stop = trio.Event()
+        self._stopped = trio.Event()
         await nursery.start(self._run, addrs)
 
     async def stop(self) -> None:
+        """Close every connection and the host; returns when they are closed."""
+        if self._host is None:
+            return
         self._stop.set()
+        await self._stopped.wait()
 
     def _build(self) -> tuple[IHost, GossipSub, Pubsub]:
         noise = NoiseTransport(self._keypair, noise_privkey=create_x25519_key_pair().private_key)
@@ -319,6 +327,7 @@ class Libp2pNetwork(NetworkCore):
                 self._remove_peer(peer, "local node stopped")
             self._host = self._pubsub = self._outbound = None
             self._nursery = None
+            self._stopped.set()
 
     @staticmethod
     async def _drain(channel: trio.MemoryReceiveChannel[Any]) -> None:

@@ -5,14 +5,11 @@ Counterparts in ``sc-network`` / ``sc-network-sync`` / ``sc-network-transactions
 Messages": ``BlockAnnounceHandshake``, ``BlockAnnounce``, ``BlockRequest``/``BlockResponse``,
 ``Transactions``, GRANDPA ``GossipMessage``):
 
-====================  ===============================================  ==============================
-protocol id           message(s)                                       Substrate counterpart
-====================  ===============================================  ==============================
-``…/block-announces/1``  :class:`Status` (handshake), :class:`BlockAnnounce`  ``/<genesis>/block-announces/1``
-``…/sync/2``           :class:`BlockRequest` -> :class:`BlockResponse`   ``/<genesis>/sync/2``
-``…/transactions/1``   :class:`Transactions`                            ``/<genesis>/transactions/1``
-``…/grandpa/1``        :data:`GrandpaMessage`                           ``/<genesis>/grandpa/1``
-====================  ===============================================  ==============================
+* ``…/block-announces/1``: :class:`Status` (the handshake) and :class:`BlockAnnounce`
+  (Substrate: ``/<genesis>/block-announces/1``, ``BlockAnnouncesHandshake``, ``BlockAnnounce``);
+* ``…/sync/2``: :class:`BlockRequest` -> :class:`BlockResponse` (``/<genesis>/sync/2``);
+* ``…/transactions/1``: :class:`Transactions` (``/<genesis>/transactions/1``);
+* ``…/grandpa/1``: :data:`GrandpaMessage` (``/<genesis>/grandpa/1``, GRANDPA ``GossipMessage``);
 
 where ``…`` is ``/pychain/<first 8 bytes of the genesis hash, hex>``: nodes of another chain do not
 even share a protocol name with us, and the :class:`Status` handshake checks the full genesis hash.
@@ -239,7 +236,9 @@ class _Body(Codec[tuple[bytes, ...]]):
 Body: Codec[tuple[bytes, ...]] = _Body()
 
 #: ``(ConsensusEngineId, EncodedJustification)``, as ``sp_runtime::Justification``.
-JustificationCodec: Codec[tuple[Any, ...]] = Tuple(FixedBytes(4), BoundedBytes(MAX_JUSTIFICATION_SIZE))
+JustificationCodec: Codec[tuple[Any, ...]] = Tuple(
+    FixedBytes(4), BoundedBytes(MAX_JUSTIFICATION_SIZE)
+)
 
 
 # ------------------------------------------------------------------------------ roles

@@ -338,7 +338,9 @@ class NetworkCore(ABC):
         status = self._peers.get(peer)
         header = announce.header
         if status is not None and announce.is_best and header.number > status.best_number:
-            self._peers[peer] = Status(status.roles, header.number, header.hash(), status.genesis_hash)
+            self._peers[peer] = Status(
+                status.roles, header.number, header.hash(), status.genesis_hash
+            )
 
     def _serve_block_request(self, peer: PeerId, data: bytes) -> bytes | None:
         """Answer an encoded block request with an encoded response; ``None`` when the request

@@ -316,9 +316,7 @@ class ChainSync:
             if not self.needs_sync(peer):
                 return total
 
-    def _import_chain(
-        self, peer: PeerId, blocks: Sequence[BlockData], parent: bytes | None
-    ) -> int:
+    def _import_chain(self, peer: PeerId, blocks: Sequence[BlockData], parent: bytes | None) -> int:
         """Import a response's blocks in order; known ones are skipped. Returns how many were new."""
         imported = 0
         for data in blocks:
@@ -338,7 +336,9 @@ class ChainSync:
                 self.chain.import_block(block, justification)
             except PychainError as exc:
                 self.network.report_peer(peer, INVALID_BLOCK)
-                raise SyncError(f"block #{block.header.number} from {peer} refused: {exc}") from None
+                raise SyncError(
+                    f"block #{block.header.number} from {peer} refused: {exc}"
+                ) from None
             imported += 1
             self.imported += 1
         return imported

@@ -43,9 +43,9 @@ class Factory:
     nursery: trio.Nursery
     hub: MemoryHub = field(default_factory=MemoryHub)
 
-    async def make(
-        self, i: int, genesis: bytes = GENESIS_A, best: Any = None
-    ) -> NetworkCore:
+    async def make(self, i: int, genesis: bytes = GENESIS_A, best: Any = None) -> Any:
+        """A started network (typed ``Any``: tests also reach test hooks such as
+        ``_publish_raw``)."""
         net: NetworkCore
         if self.kind == "memory":
             net = MemoryNetwork(self.hub, node_key(i), genesis, best=best)

@@ -58,7 +58,9 @@ def real_header(vectors: Path, name: str) -> tuple[Header, dict[str, object]]:
 
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 255), st.integers(0, 2**32 - 1), hashes, hashes)
-def test_status_round_trip_is_69_bytes(roles: int, best: int, best_hash: bytes, genesis: bytes) -> None:
+def test_status_round_trip_is_69_bytes(
+    roles: int, best: int, best_hash: bytes, genesis: bytes
+) -> None:
     status = Status(roles, best, best_hash, genesis)
     encoded = status.encode()
     assert len(encoded) == 69
@@ -72,7 +74,9 @@ def test_status_round_trip_is_69_bytes(roles: int, best: int, best_hash: bytes, 
     st.sampled_from(list(Direction)),
     st.integers(0, 2**32 - 1),
 )
-def test_block_request_round_trip(fields: int, start: object, direction: Direction, count: int) -> None:
+def test_block_request_round_trip(
+    fields: int, start: object, direction: Direction, count: int
+) -> None:
     request = BlockRequest(fields & int(BlockAttributes.ALL), start, direction, count)  # type: ignore[arg-type]
     assert decode_block_request(request.encode()) == request
 
@@ -104,7 +108,9 @@ def test_block_response_carries_real_grandpa_justification(vectors: Path) -> Non
     data = json.loads((vectors / "grandpa" / "polkadot_block302592_justification.json").read_text())
     justification = bytes.fromhex(data["encoded_justification"][2:])
     header, _ = real_header(vectors, "kusama-7472481")
-    block = BlockData(header.hash(), header, (encode_compact(3) + b"abc",), [(b"FRNK", justification)])
+    block = BlockData(
+        header.hash(), header, (encode_compact(3) + b"abc",), [(b"FRNK", justification)]
+    )
     response = decode_block_response(BlockResponse([block, BlockData(bytes(32))]).encode())
     assert response.blocks[0].justifications == [(b"FRNK", justification)]
     assert response.blocks[0].block() is not None
@@ -174,14 +180,18 @@ def test_declared_transaction_count_over_maximum_rejected_before_allocating() ->
     with pytest.raises(MessageDecodeError, match="exceeds"):
         decode_transactions(data)
     assert time.perf_counter() - started < 0.05
-    over = encode_compact(MAX_TRANSACTIONS_PER_MESSAGE + 1) + b"\x00" * (MAX_TRANSACTIONS_PER_MESSAGE + 1)
+    over = encode_compact(MAX_TRANSACTIONS_PER_MESSAGE + 1) + b"\x00" * (
+        MAX_TRANSACTIONS_PER_MESSAGE + 1
+    )
     with pytest.raises(MessageDecodeError, match="BoundedVec"):
         decode_transactions(over)
 
 
 def test_declared_justification_length_over_maximum_rejected() -> None:
     header = make_header(None)
-    encoded = bytearray(BlockResponse([BlockData(header.hash(), None, None, [(b"FRNK", b"j")])]).encode())
+    encoded = bytearray(
+        BlockResponse([BlockData(header.hash(), None, None, [(b"FRNK", b"j")])]).encode()
+    )
     # Replace the justification's length byte (compact 1 = 0x04) by compact 2^29 (four bytes).
     tail = encode_compact(1) + b"j"
     assert encoded.endswith(tail)
@@ -207,8 +217,14 @@ def test_truncated_block_response_raises() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_decode_or_raise_typed_error(data: bytes) -> None:
-    for decode in (decode_status, decode_announce, decode_block_request, decode_block_response,
-                   decode_transactions, decode_grandpa):
+    for decode in (
+        decode_status,
+        decode_announce,
+        decode_block_request,
+        decode_block_response,
+        decode_transactions,
+        decode_grandpa,
+    ):
         try:
             value = decode(data)
         except MessageDecodeError:

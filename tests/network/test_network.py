@@ -3,8 +3,11 @@ real py-libp2p one (TCP + Noise + Yamux + GossipSub on 127.0.0.1, random free po
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import trio
+import trio.testing
 
 from pychain.network.errors import (
     HandshakeRefused,
@@ -29,6 +32,7 @@ from pychain.network.reputation import INVALID_BLOCK, MALFORMED_MESSAGE
 from pychain.network.service import (
     BlockAnnounced,
     GrandpaReceived,
+    NetworkService,
     PeerConnected,
     PeerDisconnected,
     TransactionsReceived,
@@ -38,6 +42,23 @@ from pychain.primitives.scale import encode_compact
 from .helpers import GENESIS_A, GENESIS_B, IMPLS, Factory, make_header, next_event, node_key, run
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def test_both_implementations_satisfy_network_service_protocol() -> None:
+    implementations: list[NetworkService] = [
+        MemoryNetwork(MemoryHub(), node_key(1), GENESIS_A),
+        Libp2pNetwork(node_key(1), GENESIS_A),
+    ]
+    members = [m for m in vars(NetworkService) if not m.startswith("_")]
+    assert "request_blocks" in members and "events" in members
+    for net in implementations:
+        assert net.local_peer_id == implementations[0].local_peer_id
+        for name in members:
+            if name in ("reputation", "local_peer_id"):
+                continue
+            assert inspect.signature(getattr(type(net), name)).parameters.keys() == (
+                inspect.signature(getattr(NetworkService, name)).parameters.keys()
+            ), name
 
 
 async def collect_transactions(net: object, count: int) -> list[bytes]:
@@ -171,7 +192,9 @@ def test_garbage_sender_is_lowered_then_banned_while_node_keeps_serving(impl: st
             f = Factory(impl, nursery)
             a, bad, good = await f.make(1), await f.make(2), await f.make(3)
             header = make_header(None)
-            a.set_block_request_handler(lambda p, r: BlockResponse([BlockData(header.hash(), header)]))
+            a.set_block_request_handler(
+                lambda p, r: BlockResponse([BlockData(header.hash(), header)])
+            )
             await bad.connect(a.listen_addrs()[0])
             await good.connect(a.listen_addrs()[0])
             # One garbage message (then a valid one, so we know the garbage was processed).
@@ -315,3 +338,21 @@ def test_memory_hub_rejects_bad_fault_settings() -> None:
         MemoryHub(drop_rate=1.5)
     with pytest.raises(NetworkError):
         MemoryHub(delay=-1.0)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_spamming_peer_pays_rate_cost_and_is_banned(impl: str) -> None:
+    async def body() -> None:
+        async with trio.open_nursery() as nursery:
+            f = Factory(impl, nursery)
+            a, spammer = await f.make(1), await f.make(2)
+            a.reputation.spam_limit = 20
+            await spammer.connect(a.listen_addrs()[0])
+            for i in range(200):
+                await spammer.broadcast_transactions([b"spam %d" % i])
+            dropped = await next_event(a, PeerDisconnected)
+            assert dropped.peer == spammer.local_peer_id and "banned" in dropped.reason
+            assert a.reputation.is_banned(spammer.local_peer_id)
+            await f.stop_all(a, spammer)
+
+    run(body)

@@ -207,14 +207,14 @@ def test_trimmed_mean_equal_weights_drops_ends() -> None:
     assert result.update.tolist() == [2]
 
 
+@pytest.mark.parametrize("bound", [2**15, 2**31 - 1])
 @pytest.mark.parametrize("beta", [10_000_000, 100_000_000, 490_000_000])
-def test_trimmed_mean_narrow_and_wide_cuts_match_reference(beta: int) -> None:
-    # Narrow cuts subtract each end's loss from the full weighted sum; wide cuts weigh every
-    # position. Both must give the reference's bytes.
-    batch = UpdateBatch.from_submissions(random_round(21, 40, 60, 2**15, 10, 0.1), 2**15)
-    w = effective_weights(batch.weights, 2**15)
-    span = agg._cut_span(w, beta * sum(w) // PER_BILLION)
-    assert (2 * span < batch.n) is (beta < 400_000_000)
+def test_trimmed_mean_on_a_wider_round_matches_reference(beta: int, bound: int) -> None:
+    # 40 contributors: several coordinate blocks' worth of rows; with bound 2^31 - 1 the kept
+    # weighted sums exceed 2^53 and take the int64 path instead of float64.
+    batch = UpdateBatch.from_submissions(random_round(21, 40, 60, bound, 30, 0.1), bound)
+    w = effective_weights(batch.weights, bound)
+    assert (sum(w) * bound < FLOAT64_EXACT) is (bound == 2**15)
     assert weighted_trimmed_mean(batch, beta).update.tolist() == ref_trimmed(rows(batch), w, beta)
 
 
@@ -667,6 +667,19 @@ def test_duplicate_contributors_are_rejected() -> None:
         weighted_mean(twice, bound=5)
     with pytest.raises(DuplicateContributor):
         UpdateBatch.from_matrix([acct(1), acct(1)], [1, 1], np.zeros((2, 2), dtype=np.int32), 5)
+
+
+def test_batch_constructor_validates_what_the_kernels_rely_on() -> None:
+    matrix = np.zeros((2, 3), dtype=np.int32)
+    with pytest.raises(BadAccountId):  # rows must already be in account-id order
+        UpdateBatch((acct(2), acct(1)), (1, 1), matrix, 5)
+    with pytest.raises(ValueOutOfBound):
+        UpdateBatch((acct(1), acct(2)), (1, 1), np.full((2, 3), 6, dtype=np.int32), 5)
+    with pytest.raises(NonPositiveWeight):
+        UpdateBatch((acct(1), acct(2)), (1, 0), matrix, 5)
+    batch = UpdateBatch((acct(1), acct(2)), (1, np.int64(2)), matrix, 5)  # type: ignore[arg-type]
+    assert batch.weights == (1, 2) and type(batch.weights[1]) is int
+    assert matrix.flags.writeable and not batch.matrix.flags.writeable
 
 
 def test_krum_with_too_few_contributors_is_rejected() -> None:

@@ -7,11 +7,13 @@ on integers whose result does not depend on the order the submissions arrive in 
 STYLE.md rule 6), so that every validator computes the same model hash.
 
 How order-independence is obtained: a round is first turned into an :class:`UpdateBatch`, whose rows
-are sorted by contributor account id (ascending bytes). Every tie (equal values in a sort, equal
-Krum scores, apportionment remainders) is broken by that order, and every sum is either exact
-integer arithmetic (``int64`` with a written overflow bound, or Python ints) or a float64 BLAS call
-on integer-valued data under a written bound that keeps every partial sum an integer below 2^53 --
-such a sum is exact whatever order BLAS adds in, so its bits do not depend on the machine either.
+are sorted by contributor account id (ascending bytes). Ties that matter (equal Krum scores,
+apportionment remainders) are broken by that order; ties between equal values inside a
+coordinate-wise sort cannot change a median or a trimmed sum (equal values are contiguous). Every
+sum is either exact integer arithmetic (``int64`` under a written overflow bound, or Python ints) or
+a float64 BLAS call on integer-valued data under a written bound that keeps every partial sum an
+integer below 2^53 -- such a sum is exact whatever order BLAS adds in, so its bits do not depend on
+the machine or the BLAS build either.
 
 Inputs. A submission is ``(account_id: 32 bytes, weight: int > 0, update: int32 array of length d)``
 with every ``|q| <= B``, the task's bound ``1 <= B <= 2^31 - 1`` (Krum needs ``B <= 2^15``). Updates
@@ -32,14 +34,32 @@ in ``[-B, B]``), the account ids in ascending order, and which of them were incl
 Rules (all roundings are floor, i.e. towards minus infinity, unless said otherwise):
 
 * :func:`weighted_mean` -- ``floor(sum w_i q_i / W)`` per coordinate.
-* :func:`weighted_median` -- lower weighted median: the first value, in ascending order with ties by
-  account id, whose cumulative weight ``c`` satisfies ``2c >= W``.
+* :func:`weighted_median` -- lower weighted median: the first value, in ascending order, whose
+  cumulative weight ``c`` satisfies ``2c >= W``.
 * :func:`weighted_trimmed_mean` -- drop ``t = floor(beta * W)`` of weight from each end of the sorted
   values (a value straddling a cut keeps only its remaining weight), then ``floor(sum / (W - 2t))``.
 * :func:`multi_krum` / :func:`krum` -- exact squared L2 distances, Krum scores, the ``m`` best, then
   the weighted mean of those.
 * :func:`norm_clipped_mean` -- each update's L2 norm clipped to ``<= C`` (rounding towards zero),
   then the weighted mean.
+
+Bounds each kernel relies on (``W'`` effective total weight, ``n`` contributors, ``d`` parameters;
+each is tested at its extreme in ``tests/pallets/test_aggregation.py``):
+
+* all: ``1 <= B <= 2^31 - 1``; ``W' B < 2^63`` (apportionment), so every weighted sum, cut and
+  cumulative weight fits int64.
+* mean (and the means inside multi-Krum and the clipped mean): float64 BLAS with the weights as one
+  row when ``W' B < 2^53``; else weight limbs of ``s`` bits with ``n (2^s - 1) B < 2^53``; else
+  (``n B >= 2^53``) int64 products. See :func:`_weighted_sum`.
+* median, trimmed mean: sort keys ``value * 2^s + tag`` need ``(B + 1) 2^s <= 2^63`` (int32 keys
+  when ``<= 2^31``); the trimmed mean's per-coordinate sum uses float64 when ``(W' - 2t) B < 2^53``,
+  int64 otherwise.
+* Krum: ``B <= 2^15`` and ``d <= 2^31 - 1``: Gram blocks of ``L <= 2^53 / B^2`` columns are exact in
+  float64, the Gram matrix ``<= d B^2 < 2^61`` and the distances ``<= (2B)^2 d < 2^63`` in int64;
+  scores are Python ints / fractions.
+* clipped mean, agreement scores: dot products exact for any ``B`` and ``d`` (float64 blocks of
+  ``L B^2 < 2^53``, values split into 16-bit halves when ``B^2 > 2^45``, blocks added as Python
+  ints); ``|v| C`` in int64 when ``D C < 2^63`` (``D`` = bound of the differences), else Python ints.
 """
 
 from __future__ import annotations
@@ -155,6 +175,41 @@ class UpdateBatch:
     matrix: NDArray[np.int32]
     bound: int
 
+    def __post_init__(self) -> None:
+        """Validate everything the kernels rely on; keep a read-only view of the matrix."""
+        _check_bound(self.bound)
+        matrix = self.matrix
+        # Verify the updates form a non-empty two-dimensional int32 matrix.
+        if not isinstance(matrix, np.ndarray) or matrix.ndim != 2 or matrix.dtype != np.int32:
+            raise BadUpdate("the update matrix must be a two-dimensional int32 array")
+        if matrix.shape[0] == 0 or len(self.accounts) == 0:
+            raise NoSubmissions("no submission to aggregate")
+        if matrix.shape[1] == 0:
+            raise BadUpdate("updates are empty")
+        # Verify one account and one weight per row.
+        if len(self.accounts) != matrix.shape[0] or len(self.weights) != matrix.shape[0]:
+            raise LengthMismatch(
+                f"{len(self.accounts)} accounts and {len(self.weights)} weights for "
+                f"{matrix.shape[0]} rows"
+            )
+        accounts = tuple(_account_key(a) for a in self.accounts)
+        for prev, cur in zip(accounts, accounts[1:], strict=False):
+            # Verify no contributor submitted twice, and rows are in account-id order.
+            if prev == cur:
+                raise DuplicateContributor(f"0x{cur.hex()} submitted more than once")
+            if prev > cur:
+                raise BadAccountId("batch rows must be in ascending account-id order")
+        for a, w in zip(accounts, self.weights, strict=True):
+            # Verify every weight is a positive integer.
+            if isinstance(w, bool) or not isinstance(w, int | np.integer) or int(w) <= 0:
+                raise NonPositiveWeight(f"weight of 0x{a.hex()} must be an integer > 0, got {w!r}")
+        _check_values(matrix, self.bound, accounts)
+        view = matrix.view()
+        view.setflags(write=False)
+        object.__setattr__(self, "accounts", accounts)
+        object.__setattr__(self, "weights", tuple(int(w) for w in self.weights))
+        object.__setattr__(self, "matrix", view)
+
     @property
     def n(self) -> int:
         """Number of contributors."""
@@ -169,30 +224,28 @@ class UpdateBatch:
     def from_submissions(cls, submissions: Sequence[Submission], bound: int) -> UpdateBatch:
         """Validate ``submissions`` and stack them in account-id order (one copy of the data)."""
         _check_bound(bound)
-        # Verify there is something to aggregate.
+        # Verify there is something to aggregate, as Submissions.
         if len(submissions) == 0:
             raise NoSubmissions("no submission to aggregate")
         for s in submissions:
             if not isinstance(s, Submission):
                 raise BadUpdate(f"expected a Submission, got {type(s).__name__}")
         ordered = sorted(submissions, key=lambda s: _account_key(s.account_id))
-        accounts = tuple(s.account_id for s in ordered)
-        weights = tuple(s.weight for s in ordered)
-        _check_accounts_and_weights(accounts, weights)
         # Verify every update is a one-dimensional int32 array of one common length.
         d = None
         for s in ordered:
-            _check_update_array(s.update, f"update of 0x{s.account_id.hex()}")
+            _check_update_array(s.update, f"update of 0x{bytes(s.account_id).hex()}")
             if d is None:
                 d = s.update.shape[0]
             elif s.update.shape[0] != d:
                 raise LengthMismatch(
-                    f"update of 0x{s.account_id.hex()} has {s.update.shape[0]} values, expected {d}"
+                    f"update of 0x{bytes(s.account_id).hex()} has {s.update.shape[0]} values, "
+                    f"expected {d}"
                 )
-        matrix = np.stack([s.update for s in ordered])
-        _check_values(matrix, bound, accounts)
-        matrix.setflags(write=False)
-        return cls(accounts, weights, matrix, bound)
+        accounts = tuple(bytes(s.account_id) for s in ordered)
+        return cls(
+            accounts, tuple(s.weight for s in ordered), np.stack([s.update for s in ordered]), bound
+        )
 
     @classmethod
     def from_matrix(
@@ -206,30 +259,22 @@ class UpdateBatch:
         ``accounts[i]``. Rows are reordered (copied) only if the accounts are not ascending;
         otherwise the batch keeps a read-only view of ``matrix``, which the caller must not change.
         """
-        _check_bound(bound)
-        if not isinstance(matrix, np.ndarray) or matrix.ndim != 2 or matrix.dtype != np.int32:
+        if not isinstance(matrix, np.ndarray) or matrix.ndim != 2:
             raise BadUpdate("the update matrix must be a two-dimensional int32 array")
-        if len(accounts) == 0 or matrix.shape[0] == 0:
-            raise NoSubmissions("no submission to aggregate")
+        # Verify one account and one weight per row (before using them to reorder rows).
         if len(accounts) != matrix.shape[0] or len(weights) != matrix.shape[0]:
             raise LengthMismatch(
                 f"{len(accounts)} accounts and {len(weights)} weights for {matrix.shape[0]} rows"
             )
-        if matrix.shape[1] == 0:
-            raise BadUpdate("updates are empty")
-        for a in accounts:
-            _account_key(a)
-        order = sorted(range(len(accounts)), key=lambda i: bytes(accounts[i]))
-        sorted_accounts = tuple(bytes(accounts[i]) for i in order)
-        sorted_weights = tuple(weights[i] for i in order)
-        _check_accounts_and_weights(sorted_accounts, sorted_weights)
-        if order == list(range(len(order))):
-            view = matrix.view()
-        else:
-            view = matrix[np.asarray(order, dtype=np.intp)]
-        _check_values(view, bound, sorted_accounts)
-        view.setflags(write=False)
-        return cls(sorted_accounts, sorted_weights, view, bound)
+        order = sorted(range(len(accounts)), key=lambda i: _account_key(accounts[i]))
+        if order != list(range(len(order))):
+            matrix = matrix[np.asarray(order, dtype=np.intp)]
+        return cls(
+            tuple(bytes(accounts[i]) for i in order),
+            tuple(weights[i] for i in order),
+            matrix,
+            bound,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,18 +307,6 @@ def _account_key(account_id: object) -> bytes:
     if not isinstance(account_id, bytes | bytearray) or len(account_id) != ACCOUNT_ID_LEN:
         raise BadAccountId(f"account id must be {ACCOUNT_ID_LEN} bytes, got {account_id!r:.80}")
     return bytes(account_id)
-
-
-def _check_accounts_and_weights(accounts: Sequence[bytes], weights: Sequence[int]) -> None:
-    """``accounts`` must already be sorted ascending."""
-    for prev, cur in zip(accounts, accounts[1:], strict=False):
-        # Verify no contributor submitted twice.
-        if prev == cur:
-            raise DuplicateContributor(f"0x{cur.hex()} submitted more than once")
-    for a, w in zip(accounts, weights, strict=True):
-        # Verify every weight is a positive integer.
-        if isinstance(w, bool) or not isinstance(w, int | np.integer) or int(w) <= 0:
-            raise NonPositiveWeight(f"weight of 0x{a.hex()} must be an integer > 0, got {w!r}")
 
 
 def _check_update_array(update: object, what: str) -> None:
@@ -656,58 +689,39 @@ def weighted_trimmed_mean(
             else:
                 out[a:b] = ordered.astype(np.int64) @ kept_vec
         return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
-    span = _cut_span(weights, trim)
-    if 2 * span >= n:
-        # Wide cuts: the kept weight of every position.
-        for a, b in _coordinate_blocks(batch.matrix):
-            block = _SortedBlock(batch.matrix[:, a:b], weights, batch.bound)
-            clamped = block.weights(block.keys)
-            np.cumsum(clamped, axis=1, out=clamped)
-            np.clip(clamped, trim, total - trim, out=clamped)
-            share = np.empty_like(clamped)
-            np.subtract(clamped[:, 1:], clamped[:, :-1], out=share[:, 1:])
-            np.subtract(clamped[:, 0], trim, out=share[:, 0])
+    ones = np.ones(n, dtype=np.float64)
+    for a, b in _coordinate_blocks(batch.matrix):
+        block = _SortedBlock(batch.matrix[:, a:b], weights, batch.bound)
+        clamped = block.weights(block.keys)
+        np.cumsum(clamped, axis=1, out=clamped)
+        np.clip(clamped, trim, total - trim, out=clamped)
+        # share_k = clamped_k - clamped_(k-1), as one flat pass over the contiguous block; the
+        # first column (which crossed from the previous row) is then redone against c_(-1) = t.
+        share = np.empty_like(clamped)
+        flat, flat_share = clamped.reshape(-1), share.reshape(-1)
+        np.subtract(flat[1:], flat[:-1], out=flat_share[1:])
+        np.subtract(clamped[:, 0], trim, out=share[:, 0])
+        if exact_float:
+            # |share_k v_k| sums to at most (W' - 2t) B < 2^53 per row: float64 BLAS is exact.
+            product = np.multiply(share, block.values(block.keys), dtype=np.float64)
+            out[a:b] = (product @ ones).astype(np.int64)
+        else:
             out[a:b] = np.einsum("ij,ij->i", share, block.values(block.keys), dtype=np.int64)
-        return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
-    # Narrow cuts: the full weighted sum minus what each end loses. The value at position k loses
-    # min(c_k, t) - min(c_(k-1), t) at the low end (and the mirror image at the high end), which is
-    # 0 beyond the first ``span`` positions. Partial sums stay within +-W' B < 2^63.
-    out[:] = _weighted_sum(batch.matrix, weights, batch.bound)
-    if span:
-        for a, b in _coordinate_blocks(batch.matrix):
-            block = _SortedBlock(batch.matrix[:, a:b], weights, batch.bound)
-            out[a:b] -= _end_loss(block, block.keys[:, :span], trim)
-            out[a:b] -= _end_loss(block, block.keys[:, n - span :][:, ::-1], trim)
     return _finish(batch, np.floor_divide(out, keep_total), [True] * n)
 
 
-def _cut_span(weights: Sequence[int], trim: int) -> int:
-    """How many sorted positions from one end can lose weight to a cut of ``trim``: the value at
-    position ``k`` loses weight only if the weights before it sum to less than ``trim``, and
-    ``k`` weights sum to at least the ``k`` smallest weights, so ``1 + max{m : the m smallest
-    weights sum to < trim}`` positions (0 when nothing is trimmed)."""
-    if trim == 0:
-        return 0
-    acc, m = 0, 0
-    for w in sorted(weights):
-        if acc + w >= trim:
-            break
-        acc += w
-        m += 1
-    return min(len(weights), m + 1)
-
-
-def _end_loss(block: _SortedBlock, part: NDArray[np.signedinteger], trim: int) -> NDArray[np.int64]:
-    """``sum_k (min(c_k, t) - min(c_(k-1), t)) v_k`` per row of ``part`` (positions from one end,
-    ``c`` the cumulative weight from that end, ``c_(-1) = 0``): the weighted values the cut at
-    ``trim`` removes on that side, exact in int64 (``<= t B``)."""
-    cum = block.weights(part)
-    np.cumsum(cum, axis=1, out=cum)
-    np.minimum(cum, trim, out=cum)
-    loss = np.empty_like(cum)
-    np.subtract(cum[:, 1:], cum[:, :-1], out=loss[:, 1:])
-    loss[:, 0] = cum[:, 0]
-    return np.einsum("ij,ij->i", loss, block.values(part), dtype=np.int64)
+def _check_krum(batch: UpdateBatch, f: int) -> int:
+    n, d = batch.matrix.shape
+    f = _check_int(f, 0, n, "f")
+    # Verify n >= 2f + 3 (Krum's resilience condition).
+    if n < 2 * f + 3:
+        raise TooFewContributors(f"Krum with f = {f} needs at least {2 * f + 3} updates, got {n}")
+    # Verify the bounds that keep the distances exact in int64.
+    if batch.bound > KRUM_MAX_BOUND:
+        raise BadBound(f"Krum needs bound <= {KRUM_MAX_BOUND}, got {batch.bound}")
+    if d > KRUM_MAX_DIMENSION:
+        raise BadUpdate(f"Krum needs fewer than 2^31 parameters, got {d}")
+    return f
 
 
 def krum_scores(
@@ -727,16 +741,8 @@ def krum_scores(
       equal weights it equals the unweighted score.
     """
     batch = _as_batch(updates, bound)
-    n, d = batch.matrix.shape
-    f = _check_int(f, 0, n, "f")
-    # Verify n >= 2f + 3 (Krum's resilience condition).
-    if n < 2 * f + 3:
-        raise TooFewContributors(f"Krum with f = {f} needs at least {2 * f + 3} updates, got {n}")
-    # Verify the bounds that keep the distances exact in int64.
-    if batch.bound > KRUM_MAX_BOUND:
-        raise BadBound(f"Krum needs bound <= {KRUM_MAX_BOUND}, got {batch.bound}")
-    if d > KRUM_MAX_DIMENSION:
-        raise BadUpdate(f"Krum needs fewer than 2^31 parameters, got {d}")
+    f = _check_krum(batch, f)
+    n = batch.n
     gram = _exact_gram(batch.matrix, batch.bound)
     sq = np.diag(gram)
     dist = (sq[:, None] + sq[None, :] - 2 * gram).tolist()
@@ -770,12 +776,19 @@ def multi_krum(
     (ties by account id) are included, and the result is their :func:`weighted_mean` (floor, their
     own effective weights). ``m = 1`` is Krum (the result is the chosen update itself)."""
     batch = _as_batch(updates, bound)
-    scores = krum_scores(batch, f, weighted=weighted)
+    f = _check_krum(batch, f)
     m = _check_int(m, 1, batch.n - f, "m")
+    scores = krum_scores(batch, f, weighted=weighted)
     chosen = sorted(sorted(range(batch.n), key=lambda i: (scores[i], i))[:m])
     weights = effective_weights([batch.weights[i] for i in chosen], batch.bound)
-    subset = batch.matrix[np.asarray(chosen, dtype=np.intp)]
-    sums = _weighted_sum(subset, weights, batch.bound)
+    if 2 * m <= batch.n:  # copy the few chosen rows
+        subset = batch.matrix[np.asarray(chosen, dtype=np.intp)]
+        sums = _weighted_sum(subset, weights, batch.bound)
+    else:  # most rows: weight 0 for the others rather than a large copy
+        spread = [0] * batch.n
+        for i, w in zip(chosen, weights, strict=True):
+            spread[i] = w
+        sums = _weighted_sum(batch.matrix, spread, batch.bound)
     included = [False] * batch.n
     for i in chosen:
         included[i] = True
