@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = [
     "pychain.commands.build_spec",
     "pychain.commands.chain_spec",
+    "pychain.commands.demo",
     "pychain.commands.inspect",
     "pychain.commands.key",
     "pychain.commands.node",

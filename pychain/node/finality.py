@@ -26,13 +26,13 @@ from consensus.grandpa.justification import GRANDPA_ENGINE_ID, GrandpaJustificat
 from consensus.grandpa.messages import Commit, Precommit, SignedPrecommit, localized_payload
 from consensus.grandpa.verify import VerificationResult, verify_justification
 from consensus.grandpa.voter_set import VoterSet
-from pychain.chain import Chain, FinalityResult
+from pychain.chain import Chain, FinalityResult, Justification
 from pychain.node.authoring import short_hash
 from pychain.node.errors import NodeError
 from pychain.primitives.keys import Keypair
 from pychain.runtime import PychainRuntime
 
-__all__ = ["FinalizedBlock", "SingleVoterFinality"]
+__all__ = ["FinalizedBlock", "SingleVoterFinality", "current_voter_set", "check_justification"]
 
 log = logging.getLogger("pychain.grandpa")
 
@@ -44,6 +44,32 @@ class FinalizedBlock:
     result: FinalityResult
     justification: GrandpaJustification
     verification: VerificationResult
+
+
+def current_voter_set(chain: Chain, runtime: PychainRuntime) -> tuple[int, VoterSet]:
+    """``(set_id, voters)`` of the GRANDPA set in force at the last finalized block."""
+    finalized_hash, _ = chain.finalized()
+    grandpa = runtime.grandpa
+
+    def read() -> tuple[int, list[tuple[bytes, int]]]:
+        return grandpa.current_set_id(), grandpa.grandpa_authorities()
+
+    set_id, authorities = chain.call_at(finalized_hash, read)
+    return set_id, VoterSet(authorities)
+
+
+def check_justification(
+    chain: Chain, runtime: PychainRuntime, target: tuple[bytes, int], justification: Justification
+) -> VerificationResult:
+    """Verify a ``(b"FRNK", bytes)`` justification of ``target`` against the current voter set
+    (what an importer does before finalizing a block it received with one). Raises a
+    ``JustificationError`` subclass, or :class:`NodeError` for another engine."""
+    engine, encoded = justification
+    if engine != GRANDPA_ENGINE_ID:
+        raise NodeError(f"unsupported justification engine {engine!r}")
+    decoded = GrandpaJustification.from_bytes(encoded)
+    set_id, voters = current_voter_set(chain, runtime)
+    return verify_justification(decoded, set_id, voters, expected_target=target)
 
 
 class SingleVoterFinality:
@@ -59,14 +85,7 @@ class SingleVoterFinality:
 
     def voter_set(self) -> tuple[int, VoterSet]:
         """``(set_id, voters)`` in force at the last finalized block."""
-        finalized_hash, _ = self.chain.finalized()
-        grandpa = self.runtime.grandpa
-
-        def read() -> tuple[int, list[tuple[bytes, int]]]:
-            return grandpa.current_set_id(), grandpa.grandpa_authorities()
-
-        set_id, authorities = self.chain.call_at(finalized_hash, read)
-        return set_id, VoterSet(authorities)
+        return current_voter_set(self.chain, self.runtime)
 
     def can_finalize_alone(self) -> bool:
         """Whether this key's weight reaches the threshold of the current voter set."""

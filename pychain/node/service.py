@@ -55,7 +55,7 @@ from pychain.node.config import (
     select_keys,
 )
 from pychain.node.errors import DatabaseGenesisMismatch, NodeConfigError
-from pychain.node.finality import SingleVoterFinality
+from pychain.node.finality import SingleVoterFinality, check_justification
 from pychain.primitives.block import Block
 from pychain.primitives.header import Header
 from pychain.runtime import PychainRuntime
@@ -295,7 +295,16 @@ class Node:
         if self.clock is not None:
             # Allow one slot of clock drift between nodes.
             now_slot = slot_at(self.clock.now_ms(), self.slot_duration) + 1
-        return self.importer.import_block(block, justification, "network", now_slot)
+        self.importer.verify(block, now_slot)
+        if justification is not None:
+            # Verify the justification before it finalizes anything.
+            check_justification(
+                self.chain, self.runtime, (block.header.hash(), block.header.number), justification
+            )
+        result = self.chain.import_block(block, justification, origin="network")
+        if result.status == "imported":
+            log.info("Imported #%d (%s)", result.number, short_hash(result.hash))
+        return result
 
     def stop(self) -> None:
         """Stop :meth:`run` (cancels every task of the node's nursery)."""
@@ -326,6 +335,9 @@ class Node:
                 task_status.started(self)
         finally:
             self._nursery = None
+            # The node's streams end with it (subscribers see end-of-channel).
+            for channel in (self._best, self._finalized, self._pool_status, self._best_wakeup):
+                channel.close()
             log.info("Shutting down: best #%d, finalized #%d", *self._numbers())
 
     def _numbers(self) -> tuple[int, int]:

@@ -94,7 +94,7 @@ FLOAT64_EXACT = 2**53
 INT64_LIMIT = 2**63
 
 # Tuning (not consensus-relevant: results are identical for any block size).
-_MEAN_BLOCK_COLUMNS = 2**16  # columns per block of the weighted sums
+_MEAN_BLOCK_COLUMNS = 2**17  # columns per block of the weighted sums
 _MEAN_BLOCK_ELEMENTS = 2**20  # rows x columns of their float64 scratch block: 8 MiB
 _GRAM_BLOCK_ELEMENTS = 2**20  # n x L float64 scratch block of the Gram matrix: 8 MiB
 _SORT_BLOCK_ELEMENTS = 2**18  # L x n block of the coordinate-wise rules
@@ -114,7 +114,7 @@ class NoSubmissions(AggregationError):
 
 
 class BadAccountId(AggregationError):
-    """An account id is not 32 bytes."""
+    """An account id is not 32 bytes, or a batch's rows are not in account-id order."""
 
 
 class DuplicateContributor(AggregationError):
@@ -467,8 +467,8 @@ def _weighted_sum(
 def _exact_block_dots(
     x: NDArray[np.integer], y: NDArray[np.integer] | None, bx: int, by: int
 ) -> NDArray[np.int64]:
-    """Exact row dot products of one column block, as int64: ``x_i . y`` (``y`` a vector) or, when
-    ``y`` is None, ``x_i . x_i``. The caller keeps ``len * bx * by < 2^53`` when the product is
+    """Exact row dot products of one column block: ``x_i . y`` (``y`` a vector) or, when ``y`` is
+    None, ``x_i . x_i``; int64, or Python ints (object array) on the split path. The caller keeps ``len * bx * by < 2^53`` when the product is
     direct; otherwise values are split into 16-bit halves ``v = h 2^16 + l`` (``|h| <= 2^15``,
     ``0 <= l < 2^16``) and the four half products, each below ``2^32`` per term, are recombined."""
     length = x.shape[1]
@@ -497,8 +497,8 @@ def _exact_block_dots(
 def _recombine(
     hh: NDArray[np.int64], hl: NDArray[np.int64], lh: NDArray[np.int64], ll: NDArray[np.int64]
 ) -> NDArray[np.int64]:
-    # Values: |hh| < len 2^30, |hl|, |lh| < len 2^31, ll < len 2^32 with len <= 2^14 columns, so
-    # the result (< len 2^62 in absolute value) only fits int64 as an object array: use Python ints.
+    # The halves' dot products fit int64 (< len 2^32 with len <= 2^14 columns), but the recombined
+    # value can reach len 2^62 > 2^63: recombine as Python ints (an object array).
     return np.asarray(
         [
             (int(a) << 32) + ((int(b) + int(c)) << 16) + int(e)
@@ -665,8 +665,9 @@ def weighted_trimmed_mean(
     ``clamp(x) = min(max(x, t), W' - t)`` (a value straddling a cut keeps only the part inside,
     values wholly outside keep 0). The result is ``floor(sum kept * value / (W' - 2t))``;
     ``W' - 2t > 0`` because ``beta < 1/2``. Equal values are contiguous, so their order cannot
-    change the sum. Products and sums are int64: ``sum kept |value| <= W' B < 2^63``. With
-    ``beta = 0`` this equals :func:`weighted_mean`."""
+    change the sum. Products and sums are int64: ``sum kept |value| <= W' B < 2^63``; when
+    ``(W' - 2t) B < 2^53`` each coordinate's sum is a float64 BLAS row sum instead, exact for the
+    same reason as the mean's. With ``beta = 0`` this equals :func:`weighted_mean`."""
     batch = _as_batch(updates, bound)
     beta = _check_int(beta_per_billion, 0, PER_BILLION // 2 - 1, "beta_per_billion")
     weights = effective_weights(batch.weights, batch.bound)
@@ -838,7 +839,8 @@ def norm_clipped_mean(
     limit = clip * clip
     clipped = np.asarray([nrm > limit for nrm in norms], dtype=bool)
     radius = [math.isqrt(nrm - 1) + 1 if nrm > limit else 1 for nrm in norms]
-    scaler = _Scaler(clip, radius, clipped, diff_bound)
+    # Without a center the clipped values stay int32 (|v'| <= |v| <= B); with one, int64.
+    scaler = _Scaler(clip, radius, clipped, diff_bound, np.int32 if c is None else np.int64)
 
     def clip_block(block: NDArray[np.int32], rs: slice, cs: slice) -> NDArray[np.integer]:
         rows = np.flatnonzero(clipped[rs])
@@ -848,7 +850,7 @@ def norm_clipped_mean(
         if c is not None:
             v -= c[cs]
         for r in rows:
-            v[r] = scaler.scale(rs.start + int(r), v[r])
+            scaler.scale(rs.start + int(r), v[r])
         return v
 
     sums = _weighted_sum(batch.matrix, weights, diff_bound, clip_block)
@@ -862,22 +864,28 @@ class _Scaler:
     """``v -> sign(v) floor(|v| C / r_i)`` for the clipped rows of :func:`norm_clipped_mean`.
 
     When the differences are bounded by ``D <= 2^16`` the map is a lookup table over
-    ``[-D, D]`` per clipped row, built once with exact int64 arithmetic (``D C`` is checked to be
-    ``< 2^63``, else Python ints); larger ``D`` computes the map directly (int64 when
-    ``D C < 2^63``, else Python ints)."""
+    ``[-D, D]`` per clipped row, built once with exact arithmetic (int64 when ``D C < 2^63``,
+    else Python ints); larger ``D`` computes the map directly, the same way."""
 
     TABLE_LIMIT = 2**16
 
-    def __init__(self, clip: int, radius: list[int], clipped: NDArray[np.bool_], bound: int):
+    def __init__(
+        self,
+        clip: int,
+        radius: list[int],
+        clipped: NDArray[np.bool_],
+        bound: int,
+        dtype: type[np.signedinteger],
+    ):
         self.clip = clip
         self.radius = radius
         self.bound = bound
         self.wide = bound * clip >= INT64_LIMIT
-        self.tables: dict[int, NDArray[np.int32]] = {}
+        self.tables: dict[int, NDArray[np.signedinteger]] = {}
         if bound <= self.TABLE_LIMIT:
+            values = np.arange(-bound, bound + 1, dtype=np.int64)
             for i in np.flatnonzero(clipped).tolist():
-                values = np.arange(-bound, bound + 1, dtype=np.int64)
-                self.tables[i] = self._direct(values, i).astype(np.int32)  # |v'| <= |v| <= 2^16
+                self.tables[i] = self._direct(values, i).astype(dtype)  # |v'| <= |v| <= D
 
     def _direct(self, v: NDArray[np.integer], i: int) -> NDArray[np.int64]:
         mag = np.abs(v.astype(np.int64))
@@ -888,11 +896,13 @@ class _Scaler:
             mag //= self.radius[i]
         return np.where(v < 0, -mag, mag)
 
-    def scale(self, i: int, v: NDArray[np.integer]) -> NDArray[np.integer]:
+    def scale(self, i: int, row: NDArray[np.signedinteger]) -> None:
+        """Clip ``row`` (a writable row of row ``i``'s differences) in place."""
         table = self.tables.get(i)
         if table is None:
-            return self._direct(v, i)
-        return table[v + self.bound]
+            row[:] = self._direct(row, i)
+        else:
+            np.take(table, row + self.bound, out=row, mode="clip")  # indices are in range
 
 
 def agreement_scores(
