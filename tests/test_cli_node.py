@@ -20,6 +20,8 @@ DATABASE = re.compile(r"Database: LMDB at (\S+)")
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    if args and args[0] == "node":  # any free ports: never clash with a node already running
+        args = (*args, "--rpc-port", "0", "--prometheus-port", "0")
     return subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), *args],
         cwd=ROOT,
@@ -55,7 +57,7 @@ def test_node_dev_authors_finalizes_and_removes_its_temp_dir() -> None:
 def test_node_stops_cleanly_on_signal(tmp_path: Path, signum: int) -> None:
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "cli.py"), "node", "--base-path", str(tmp_path), "--alice"]
-        + ["--slot-duration", "100"],
+        + ["--slot-duration", "100", "--rpc-port", "0", "--prometheus-port", "0"],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

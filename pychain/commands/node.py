@@ -57,6 +57,19 @@ def register(subparsers: Any) -> None:
     node.add_argument("--keystore-path", default=None, metavar="DIR")
     node.add_argument("--password", default="", help="keystore password (default: empty)")
     node.add_argument("--log", default="info", metavar="LEVEL", help=", ".join(LOG_LEVELS))
+    rpc = node.add_argument_group("JSON-RPC and metrics (Substrate's flags)")
+    rpc.add_argument("--rpc-port", type=int, default=9944, metavar="PORT", help="default 9944; 0 = any free port")
+    rpc.add_argument("--no-rpc", action="store_true", help="do not start the JSON-RPC server")
+    rpc.add_argument("--rpc-external", action="store_true", help="listen on all interfaces, not only loopback")
+    rpc.add_argument("--rpc-methods", choices=("auto", "safe", "unsafe"), default="auto",
+                     help="auto (default): unsafe methods on loopback only")
+    rpc.add_argument("--rpc-max-request-size", type=int, default=15, metavar="MB")
+    rpc.add_argument("--rpc-max-connections", type=int, default=100, metavar="N")
+    rpc.add_argument("--rpc-max-subscriptions-per-connection", type=int, default=1024, metavar="N")
+    rpc.add_argument("--rpc-message-buffer-capacity-per-connection", type=int, default=64, metavar="N")
+    rpc.add_argument("--prometheus-port", type=int, default=9615, metavar="PORT", help="default 9615; 0 = any")
+    rpc.add_argument("--no-prometheus", action="store_true", help="do not expose Prometheus metrics")
+    rpc.add_argument("--prometheus-external", action="store_true")
     node.set_defaults(func=run, dev_key=None)
 
     purge: argparse.ArgumentParser = subparsers.add_parser(
@@ -92,6 +105,15 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         keystore_path=Path(args.keystore_path) if args.keystore_path else None,
         password=args.password,
         handle_signals=True,
+        rpc_port=None if args.no_rpc else args.rpc_port,
+        rpc_external=args.rpc_external,
+        rpc_methods=args.rpc_methods,
+        rpc_max_request_size=args.rpc_max_request_size * 1024 * 1024,
+        rpc_max_connections=args.rpc_max_connections,
+        rpc_max_subscriptions_per_connection=args.rpc_max_subscriptions_per_connection,
+        rpc_message_buffer=args.rpc_message_buffer_capacity_per_connection,
+        prometheus_port=None if args.no_prometheus else args.prometheus_port,
+        prometheus_external=args.prometheus_external,
     )
 
 

@@ -74,6 +74,18 @@ class NodeConfig:
     status_interval: float = STATUS_INTERVAL_S
     #: Stop cleanly on SIGINT/SIGTERM (the CLI sets it; in-process tests do not).
     handle_signals: bool = False
+    #: JSON-RPC (``--rpc-port``, 0 = any free port, None = no RPC server) and its limits.
+    rpc_port: int | None = None
+    rpc_external: bool = False
+    #: ``--rpc-methods``: ``auto`` (unsafe on loopback only, as Substrate), ``safe``, ``unsafe``.
+    rpc_methods: str = "auto"
+    rpc_max_request_size: int = 15 * 1024 * 1024
+    rpc_max_connections: int = 100
+    rpc_max_subscriptions_per_connection: int = 1024
+    rpc_message_buffer: int = 64
+    #: Prometheus endpoint (``--prometheus-port``; None = off) and ``--prometheus-external``.
+    prometheus_port: int | None = None
+    prometheus_external: bool = False
 
     def __post_init__(self) -> None:
         # Verify the limits are meaningful.
@@ -87,6 +99,20 @@ class NodeConfig:
             raise NodeConfigError(f"--duration must be positive, got {self.duration}")
         if not self.status_interval > 0:
             raise NodeConfigError("the status interval must be positive")
+        for name in ("rpc_port", "prometheus_port"):
+            port = getattr(self, name)
+            if port is not None and not 0 <= port <= 65535:
+                raise NodeConfigError(f"--{name.replace('_', '-')} must be 0..65535, got {port}")
+        if self.rpc_methods not in ("auto", "safe", "unsafe"):
+            raise NodeConfigError(f"--rpc-methods must be auto, safe or unsafe, got {self.rpc_methods!r}")
+        for name in (
+            "rpc_max_request_size",
+            "rpc_max_connections",
+            "rpc_max_subscriptions_per_connection",
+            "rpc_message_buffer",
+        ):
+            if getattr(self, name) <= 0:
+                raise NodeConfigError(f"--{name.replace('_', '-')} must be positive")
         if self.base_path is None and not self.tmp:
             raise NodeConfigError("give --base-path DIR or --tmp")
 

@@ -40,10 +40,12 @@ from typing import Any, Generic, TypeVar
 
 import trio
 
+import pychain
 from consensus.aura import next_slot_start, slot_at
 from pychain.chain import Chain, FinalityResult, GenesisMismatch, ImportResult, Justification
 from pychain.chain.pool import PoolStatus, TransactionPool
 from pychain.errors import PychainError
+from pychain.frame.metadata import build_metadata
 from pychain.node.authoring import AuthoredBlock, BlockImporter, SlotAuthor, short_hash
 from pychain.node.config import (
     ChainSetup,
@@ -58,6 +60,9 @@ from pychain.node.errors import DatabaseGenesisMismatch, NodeConfigError
 from pychain.node.finality import SingleVoterFinality, check_justification
 from pychain.primitives.block import Block
 from pychain.primitives.header import Header
+from pychain.rpc.api import RpcContext, SubstrateRpc
+from pychain.rpc.prometheus import Timing, node_registry, serve_prometheus
+from pychain.rpc.server import RpcConfig, RpcServer
 from pychain.runtime import PychainRuntime
 from pychain.storage import DEFAULT_COLUMNS, LmdbStore
 
@@ -169,6 +174,11 @@ class Node:
         self._finalized = Broadcast[Header]()
         self._pool_status = Broadcast[PoolStatus]()
         self._best_wakeup = Broadcast[Header](buffer=1024)
+        self.rpc: SubstrateRpc | None = None
+        self.rpc_server: RpcServer | None = None
+        self.rpc_port: int | None = None
+        self.prometheus_port: int | None = None
+        self.import_timing = Timing()
         chain.subscribe_imports(self._on_import)
         chain.subscribe_finality(self._on_finality)
 
@@ -301,7 +311,9 @@ class Node:
             check_justification(
                 self.chain, self.runtime, (block.header.hash(), block.header.number), justification
             )
+        started = time.perf_counter()
         result = self.chain.import_block(block, justification, origin="network")
+        self.import_timing.observe(time.perf_counter() - started)
         if result.status == "imported":
             log.info("Imported #%d (%s)", result.number, short_hash(result.hash))
         return result
@@ -332,6 +344,10 @@ class Node:
                     nursery.start_soon(self._authoring_task)
                 if self.config.duration is not None:
                     nursery.start_soon(self._deadline_task, self.config.duration)
+                if self.config.rpc_port is not None:
+                    self.rpc_port = await nursery.start(self._rpc_task)
+                if self.config.prometheus_port is not None:
+                    self.prometheus_port = await nursery.start(self._prometheus_task)
                 task_status.started(self)
         finally:
             self._nursery = None
@@ -339,6 +355,85 @@ class Node:
             for channel in (self._best, self._finalized, self._pool_status, self._best_wakeup):
                 channel.close()
             log.info("Shutting down: best #%d, finalized #%d", *self._numbers())
+
+    # ------------------------------------------------------------------------ rpc + metrics
+
+    def rpc_context(self) -> RpcContext:
+        """What the JSON-RPC methods read from this node."""
+        runtime = self.runtime
+        metadata_cache: list[bytes] = []
+
+        def metadata() -> bytes:
+            if not metadata_cache:
+                metadata_cache.append(build_metadata(runtime.runtime, runtime.executive.extensions))
+            return metadata_cache[0]
+
+        properties = dict(self.setup.properties) or {
+            "ss58Format": 42,
+            "tokenDecimals": 12,
+            "tokenSymbol": "UNIT",
+        }
+        return RpcContext(
+            chain=self.chain,
+            pool=self.pool,
+            version=runtime.version,
+            metadata=metadata,
+            chain_name=self.setup.name,
+            chain_type=self.setup.chain_type,
+            properties=properties,
+            node_name=self.config.name,
+            node_version=pychain.__version__,
+            roles=[self.role],
+        )
+
+    async def _rpc_task(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        config = self.config
+        host = "0.0.0.0" if config.rpc_external else "127.0.0.1"
+        methods = config.rpc_methods
+        if methods == "auto":
+            methods = "safe" if config.rpc_external else "unsafe"
+        self.rpc = SubstrateRpc(self.rpc_context())
+        server = RpcServer(
+            self.rpc.module,
+            RpcConfig(
+                host=host,
+                port=config.rpc_port or 0,
+                max_request_size=config.rpc_max_request_size,
+                max_connections=config.rpc_max_connections,
+                max_subscriptions_per_connection=config.rpc_max_subscriptions_per_connection,
+                message_buffer=config.rpc_message_buffer,
+                methods=methods,
+            ),
+        )
+        self.rpc_server = server
+        async with trio.open_nursery() as inner:
+            try:
+                port = await inner.start(server.serve)
+            except OSError as exc:
+                raise NodeConfigError(f"cannot listen for RPC on {host}:{config.rpc_port}: {exc}") from None
+            log.info("Running JSON-RPC server: addr=%s:%d, methods=%s", host, port, methods)
+            task_status.started(port)
+
+    async def _prometheus_task(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        config = self.config
+        host = "0.0.0.0" if config.prometheus_external else "127.0.0.1"
+        registry = node_registry(
+            best=lambda: self.chain.best()[1],
+            finalized=lambda: self.chain.finalized()[1],
+            ready_transactions=lambda: self.pool.status().ready,
+            peers=lambda: 0,
+            rpc_calls=lambda: self.rpc_server.calls if self.rpc_server is not None else 0,
+            import_time=self.import_timing,
+        )
+        async with trio.open_nursery() as inner:
+            try:
+                port = await inner.start(serve_prometheus, registry, host, config.prometheus_port or 0)
+            except OSError as exc:
+                raise NodeConfigError(
+                    f"cannot listen for Prometheus on {host}:{config.prometheus_port}: {exc}"
+                ) from None
+            log.info("Prometheus exporter started at %s:%d/metrics", host, port)
+            task_status.started(port)
 
     def _numbers(self) -> tuple[int, int]:
         return self.chain.best()[1], self.chain.finalized()[1]
@@ -402,6 +497,7 @@ class Node:
             target = max(next_slot_start(clock.now_ms(), duration), (last_slot + 1) * duration)
             await clock.sleep_until_ms(target)
             slot = last_slot = target // duration
+            started = time.perf_counter()
             try:
                 authored = author.author_slot(slot, should_stop=_deadline(budget))
             except PychainError as exc:
@@ -409,6 +505,7 @@ class Node:
                 continue
             if authored is None:
                 continue
+            self.import_timing.observe(time.perf_counter() - started)
             self.authored += 1
             if self.config.max_blocks is not None and self.authored >= self.config.max_blocks:
                 await self._wait_final(authored)

@@ -1,8 +1,6 @@
-"""Stock Polkadot clients, unmodified, against pychain's RPC: py-substrate-interface 1.8.1 and
-@polkadot/api 16.5.6 each read storage and constants, sign a transfer and wait for finality.
-
-The chain here is authored in-process every 300 ms (tests/rpc/chain_fixture.py); the node-level
-version of this check runs against `cli.py node --dev` in tests/node.
+"""Stock Polkadot clients, unmodified, against pychain: py-substrate-interface 1.8.1 and
+@polkadot/api 16.5.6 each read storage and constants, sign a transfer and wait for finality —
+against `python cli.py node --dev` (a real node process), and against the in-process RPC fixture.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from tests.clients.node_process import dev_node
 from tests.rpc.chain_fixture import UNIT, rpc_chain
 
 HERE = Path(__file__).resolve().parent
@@ -48,11 +47,23 @@ def run_client_against_chain(cmd: list[str], timeout: float = 150) -> dict:
     return result
 
 
+def run_client_against_node(cmd: list[str], timeout: float = 150) -> dict:
+    with dev_node() as node:
+        proc = subprocess.run(
+            [*cmd, node.url], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    assert proc.returncode == 0, proc.stderr[-3000:] + "".join(node.lines[-40:])
+    result: dict = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
 @pytest.mark.slow
-def test_py_substrate_interface_transfers_and_reads() -> None:
-    out = run_client_against_chain([sys.executable, str(HERE / "py_check.py")])
+@pytest.mark.parametrize("target", ["node", "fixture"])
+def test_py_substrate_interface_transfers_and_reads(target: str) -> None:
+    runner = run_client_against_node if target == "node" else run_client_against_chain
+    out = runner([sys.executable, str(HERE / "py_check.py")])
     assert out["chain"] == "Development"
-    assert out["alice_free"] == 1000 * UNIT
+    assert out["alice_free"] > 0
     for key in ("sr25519", "fund_ed25519", "ed25519"):
         assert out[key]["success"] is True, out[key]
         assert out[key]["fee"] > 0
@@ -60,7 +71,7 @@ def test_py_substrate_interface_transfers_and_reads() -> None:
         assert "TransactionPayment.TransactionFeePaid" in out[key]["events"]
     assert "System.NewAccount" in out["fund_ed25519"]["events"]
     assert out["bob_delta"] == 3 * UNIT
-    assert len(out["accounts"]) == 4  # Alice, Bob, Alice ed25519 (genesis) + the new ed25519 account
+    assert len(out["accounts"]) >= 4  # genesis accounts + the new ed25519 account
 
 
 def _npm_ready() -> None:
@@ -73,9 +84,11 @@ def _npm_ready() -> None:
 
 
 @pytest.mark.slow
-def test_polkadot_js_transfers_and_subscribes() -> None:
+@pytest.mark.parametrize("target", ["node", "fixture"])
+def test_polkadot_js_transfers_and_subscribes(target: str) -> None:
     _npm_ready()
-    out = run_client_against_chain(["node", str(JS_DIR / "check.mjs")])
+    runner = run_client_against_node if target == "node" else run_client_against_chain
+    out = runner(["node", str(JS_DIR / "check.mjs")])
     assert out["specName"] == "pychain"
     assert int(out["existentialDeposit"]) > 0
     assert out["bobDelta"] == "1234567890123"

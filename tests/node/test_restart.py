@@ -36,6 +36,10 @@ def _node_command(base: Path, *extra: str) -> list[str]:
         "--alice",
         "--slot-duration",
         str(SLOT_MS),
+        "--rpc-port",
+        "0",
+        "--prometheus-port",
+        "0",
         *extra,
     ]
 
