@@ -425,16 +425,27 @@ class RoundGate:
         return self.node.chain.call_at(self.node.chain.best_hash(), fn)
 
     def phase_end(self, number: int) -> tuple[str, int] | None:
-        """``("submit", round)`` when block ``number`` closes the round, ``("commit", round)``
-        when it is the last commit block of a commit-reveal round, else ``None``."""
+        """The phase whose last block ``number`` is: ``("join", 0)`` while some expected
+        contributor has not joined (every block waits for the joins), ``("submit", round)`` when
+        block ``number`` closes the round, ``("commit", round)`` when it is the last commit block
+        of a commit-reveal round, else ``None``."""
         task_id = self.task_id
         if task_id is None:
             return None
         fl = self.node.runtime.federated_learning
-        info: TaskInfo | None = self._read(lambda: fl.Tasks.get(task_id))
+
+        def scan() -> tuple[TaskInfo | None, Any, set[bytes]]:
+            info = fl.Tasks.get(task_id)
+            state = fl.RoundState.get(task_id)
+            present = {a for a in self.accounts if fl.Participants.contains_key(task_id, a)}
+            return info, state, present
+
+        info, state, present = self._read(scan)
         if info is None or info.status != TaskStatus.Active:
             return None
-        state = self._read(lambda: fl.RoundState.get(task_id))
+        self._seen |= present
+        if set(self.accounts) - self._seen:
+            return ("join", state.round)
         if number == state.end:
             return ("submit", state.round)
         if info.params.commit_reveal and number == state.commit_end():
@@ -447,6 +458,9 @@ class RoundGate:
         task_id = self.task_id
         assert task_id is not None
         fl = self.node.runtime.federated_learning
+        if phase == "join":
+            waiting = set(self.accounts) - self._seen
+            return waiting - self._pooled({"join_task"}, None) if waiting else waiting
 
         def scan() -> tuple[set[bytes], set[bytes]]:
             present = {a for a in self.accounts if fl.Participants.contains_key(task_id, a)}
@@ -458,14 +472,15 @@ class RoundGate:
 
         present, done = self._read(scan)
         self._seen |= present
-        expected = present | (set(self.accounts) - self._seen)
-        missing = expected - done
+        missing = present - done
         if missing:
-            missing -= self._pooled(phase, round_)
+            names = {"submit_update", "reveal_update"} if phase == "submit" else {"commit_update"}
+            missing -= self._pooled(names, round_)
         return missing
 
-    def _pooled(self, phase: str, round_: int) -> set[bytes]:
-        names = {"submit_update", "reveal_update"} if phase == "submit" else {"commit_update"}
+    def _pooled(self, names: set[str], round_: int | None) -> set[bytes]:
+        """Signers of ready pool transactions calling ``FederatedLearning.<name>`` for this task
+        (and ``round_`` unless ``None``)."""
         runtime = self.node.runtime.runtime
         found: set[bytes] = set()
         for tx in self.node.pool.ready():
@@ -474,12 +489,11 @@ class RoundGate:
                 call = runtime.decode_call(xt.call)
             except PychainError:
                 continue
-            if (
-                call.pallet == "FederatedLearning"
-                and call.name in names
-                and tuple(call.args[:2]) == (self.task_id, round_)
-                and xt.signer is not None
-            ):
+            if call.pallet != "FederatedLearning" or call.name not in names:
+                continue
+            if call.args[0] != self.task_id or (round_ is not None and call.args[1] != round_):
+                continue
+            if xt.signer is not None:
                 found.add(xt.signer)
         return found
 
@@ -508,6 +522,8 @@ class RoundGate:
                 len(missing),
             )
             self.status.timeouts.append(number)
+            if phase[0] == "join":
+                self._seen |= missing  # stop waiting for contributors that never joined
             self._hold_started = None
             return "phase_end"
         return "hold"

@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +18,7 @@ import cli
 from pychain.commands.tx import parse_amount
 from pychain.errors import PychainError
 from pychain.primitives.ss58 import ss58_encode
-from pychain.rpc.client import PychainClient
+from pychain.rpc.client import PychainClient, RpcClient, RpcConnectionError
 from tests.rpc.chain_fixture import ALICE, ALICE_ED, BOB, UNIT
 from tests.rpc.test_client import run_with_chain
 
@@ -233,3 +238,74 @@ def test_parse_amount_rejects_bad_text_with_typed_error() -> None:
     for text in ("", "1e5", "1.5", "1,5 UNIT", "-1 UNIT", "UNIT", "0x10"):
         with pytest.raises(PychainError):
             parse_amount(text)
+
+
+# ------------------------------------------------------------------------------- a real node
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for_rpc(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Poll until the node's RPC answers (or fail with its log)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, "the node exited early"
+        try:
+            with RpcClient(url, timeout=2) as rpc:
+                if int(rpc.request("chain_getHeader")["number"], 16) >= 1:
+                    return
+        except RpcConnectionError:
+            pass
+        assert time.monotonic() < deadline, f"no RPC at {url} after {timeout} s"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_tx_transfer_against_a_dev_node_subprocess(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    url = f"ws://127.0.0.1:{port}"
+    log_path = tmp_path / "node.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "cli.py",
+                "node",
+                "--dev",
+                "--slot-duration",
+                "200",
+                "--rpc-port",
+                str(port),
+                "--no-prometheus",
+                "--duration",
+                "120",
+            ],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            wait_for_rpc(url, process)
+            with PychainClient(url) as client:
+                before = client.account_info(BOB.account_id).data.free
+                ok = cli.main(transfer_argv(url, "--wait", "finalized", amount="2.5 UNIT"))
+                out = json.loads(capsys.readouterr().out)
+                after = client.account_info(BOB.account_id, bytes.fromhex(out["blockHash"][2:]))
+                alice = client.account_info(ALICE.account_id).data.free
+                too_much = str(alice + UNIT)
+                failed = cli.main(transfer_argv(url, "--allow-death", amount=too_much))
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+    assert ok == 0, log_path.read_text()[-2000:]
+    assert out["success"] is True and out["status"] == "finalized"
+    assert after.data.free - before == 5 * UNIT // 2
+    assert failed == 1
+    assert "Balances.InsufficientBalance" in one_line_error(capsys)

@@ -385,7 +385,7 @@ class SubstrateRpc:
         m.register("author_submitExtrinsic", self.submit_extrinsic)
         m.register_subscription(
             "author_submitAndWatchExtrinsic", "author_extrinsicUpdate", "author_unwatchExtrinsic",
-            self.submit_and_watch,
+            self.watch_extrinsic, prepare=self.submit_for_watch,
         )
         m.register("author_pendingExtrinsics", self.pending_extrinsics)
         m.register("author_insertKey", self.insert_key, unsafe=True)
@@ -740,7 +740,9 @@ class SubstrateRpc:
         except (ChainError, TransactionValidityError) as exc:
             raise pool_error(exc) from None
 
-    async def submit_and_watch(self, params: Params, sink: SubscriptionSink) -> None:
+    async def submit_for_watch(self, params: Params) -> trio.MemoryReceiveChannel[TxStatus]:
+        """Submit before the subscription exists: a refused transaction answers the request with
+        the pool's error (1010 …), as Substrate does."""
         xt = self._submit(params)
         send, receive = trio.open_memory_channel[TxStatus](64)
         token = trio.lowlevel.current_trio_token()
@@ -758,13 +760,15 @@ class SubstrateRpc:
                 pass
 
         try:
-            watcher = self.ctx.pool.submit_and_watch(xt, listener=listener)
+            self.ctx.pool.submit_and_watch(xt, listener=listener)
         except (ChainError, TransactionValidityError) as exc:
-            # Substrate answers the subscription request itself with the error.
-            sink.send("invalid")
             raise pool_error(exc) from None
+        return receive
+
+    async def watch_extrinsic(
+        self, receive: trio.MemoryReceiveChannel[TxStatus], sink: SubscriptionSink
+    ) -> None:
         # The listener saw every status from submission on (the past ones arrive through it too).
-        del watcher
         async for status in receive:
             sink.send(status_json(status))
             if status.is_final:

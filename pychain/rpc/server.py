@@ -130,7 +130,7 @@ class SubscriptionSink:
         )
 
 
-SubscriptionHandler = Callable[[Params, SubscriptionSink], Awaitable[None]]
+SubscriptionHandler = Callable[[Any, SubscriptionSink], Awaitable[None]]
 
 
 @dataclass
@@ -145,6 +145,9 @@ class _Subscription:
     notification: str
     unsubscribe: str
     unsafe: bool = False
+    #: Runs before the subscription id is returned; its error answers the request itself, and its
+    #: result is what the handler receives instead of the params (e.g. a submitted transaction).
+    prepare: Callable[[Params], Awaitable[Any]] | None = None
 
 
 @dataclass
@@ -172,9 +175,10 @@ class RpcModule:
         aliases: tuple[str, ...] = (),
         unsubscribe_aliases: tuple[str, ...] = (),
         unsafe: bool = False,
+        prepare: Callable[[Params], Awaitable[Any]] | None = None,
     ) -> None:
         for n in (subscribe, *aliases):
-            self.subscriptions[n] = _Subscription(handler, notification, unsubscribe, unsafe)
+            self.subscriptions[n] = _Subscription(handler, notification, unsubscribe, unsafe, prepare)
         for n in (unsubscribe, *unsubscribe_aliases):
             self.unsubscribes[n] = subscribe
 
@@ -454,6 +458,9 @@ class RpcServer:
                 f"Too many subscriptions on the connection (max "
                 f"{self.config.max_subscriptions_per_connection})",
             )
+        prepared: Any = params
+        if sub.prepare is not None:
+            prepared = await sub.prepare(params)
         self._next_sub += 1
         sub_id = f"{self._next_sub:016x}"
         sink = SubscriptionSink(conn, sub_id, sub.notification)
@@ -461,13 +468,13 @@ class RpcServer:
         conn.subscriptions[sub_id] = (scope, sink)
         # The subscription id must reach the client before its first notification: the handler
         # starts after this response is queued (scheduled, not awaited).
-        nursery.start_soon(self._run_subscription, sub, params, sink, scope, conn)
+        nursery.start_soon(self._run_subscription, sub, prepared, sink, scope, conn)
         return sub_id
 
     async def _run_subscription(
         self,
         sub: _Subscription,
-        params: Params,
+        params: Any,
         sink: SubscriptionSink,
         scope: trio.CancelScope,
         conn: _Connection,

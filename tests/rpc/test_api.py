@@ -171,3 +171,15 @@ def test_garbage_at_every_method_gets_errors_and_node_survives() -> None:
             assert env.author()
 
     run(main)
+
+
+def test_submit_and_watch_of_an_invalid_transaction_answers_with_the_pool_error() -> None:
+    async def main() -> None:
+        async with rpc_chain() as env, client(env.port) as c:
+            bad = bytearray(env.transfer(ALICE, 0, BOB.account_id, UNIT))
+            bad[-12] ^= 1
+            reply = await c.request("author_submitAndWatchExtrinsic", "0x" + bytes(bad).hex())
+            assert reply["error"]["code"] == POOL_INVALID_TX
+            assert "bad signature" in reply["error"]["data"]
+
+    run(main)
