@@ -101,7 +101,7 @@ def test_participant_config_json_round_trip_and_errors() -> None:
     with pytest.raises(ParticipantError, match="unknown field"):
         ParticipantConfig.from_json({**cfg.to_json(), "colour": "red"})
     with pytest.raises(ParticipantError, match="index"):
-        make_config(0, index=2)
+        make_config(0, n_clients=0)
     with pytest.raises(ParticipantError, match="dataset"):
         make_config(0, dataset="cifar")
     with pytest.raises(AttackError):
@@ -250,7 +250,7 @@ def test_participants_join_submit_and_follow_rounds_over_rpc(commit_reveal: bool
     for p in participants:
         s = p.summary
         assert s.status == "completed", s.error
-        assert s.joined and not p.done is False
+        assert s.joined and p.done
         rounds = {r.round: r for r in s.rounds}
         assert sorted(rounds) == [0, 1]
         assert all(r.submitted and r.outcome == "aggregated" and r.included for r in s.rounds)

@@ -183,3 +183,39 @@ def test_submit_and_watch_of_an_invalid_transaction_answers_with_the_pool_error(
             assert "bad signature" in reply["error"]["data"]
 
     run(main)
+
+
+def test_state_call_runtime_apis_answer_in_scale() -> None:
+    from pychain.frame.dispatch import ValidTransaction
+    from pychain.frame.weights import RuntimeDispatchInfo
+    from pychain.primitives.scale import U64, FixedBytes, Tuple, Vec
+    from tests.rpc.chain_fixture import ALICE_ED
+
+    async def main() -> None:
+        async with rpc_chain() as env, client(env.port) as c:
+            auth = await c.call("state_call", "GrandpaApi_grandpa_authorities", "0x")
+            decoded = Vec(Tuple(FixedBytes(32), U64)).decode(bytes.fromhex(auth[2:]))
+            assert decoded == [(ALICE_ED.public_key, 1)]
+            slot = await c.call("state_call", "AuraApi_slot_duration", "0x")
+            assert U64.decode(bytes.fromhex(slot[2:])) == env.assembled.config.slot_duration
+            xt = env.transfer(ALICE, 0, BOB.account_id, UNIT, tip=7)
+            best = env.chain.best_hash()
+            arg = b"\x02" + xt + best  # TransactionSource::External, the extrinsic, the block hash
+            valid = await c.call("state_call", "TaggedTransactionQueue_validate_transaction", "0x" + arg.hex())
+            raw = bytes.fromhex(valid[2:])
+            assert raw[0] == 0  # Ok(ValidTransaction)
+            tags = ValidTransaction.decode(raw[1:])
+            assert tags.provides and tags.priority > 0
+            info = await c.call("state_call", "TransactionPaymentApi_query_info", "0x" + (xt + len(xt).to_bytes(4, "little")).hex())
+            fee = RuntimeDispatchInfo.decode(bytes.fromhex(info[2:])).partial_fee
+            assert fee > 0
+            bad = bytearray(xt)
+            bad[-12] ^= 1
+            refused = await c.call("state_call", "TaggedTransactionQueue_validate_transaction", "0x" + (b"\x02" + bytes(bad) + best).hex())
+            assert bytes.fromhex(refused[2:])[:3] == b"\x01\x00\x04"  # Err(Invalid(BadProof))
+            unknown = await c.request("state_call", "Nope_nothing", "0x")
+            assert unknown["error"]["code"] == -32000
+            garbage = await c.request("state_call", "AccountNonceApi_account_nonce", "0x01")
+            assert garbage["error"]["code"] == -32000
+
+    run(main)
