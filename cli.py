@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "pychain.commands.inspect",
     "pychain.commands.key",
     "pychain.commands.node",
+    "pychain.commands.testnet",
     "pychain.commands.tx",
 ]
 

@@ -388,9 +388,11 @@ class Participant:
         global_params = decode_model(model_q, fp)
         cfg = self.config
         attack = self.attack
-        started = time.perf_counter()
+        delta: NDArray[np.float32] | None = None
+        train_s = 0.0
         if attack is None or attack.trains or attack.kind in ("ipm", "alie"):
             hook = attack.label_hook(spec.n_classes) if attack is not None else None
+            started = time.perf_counter()
             local = local_train(
                 spec,
                 global_params,
@@ -399,12 +401,8 @@ class Participant:
                 seed=client_seed(cfg.seed, round_, cfg.index),
                 label_hook=hook,
             )
-            delta: NDArray[np.float32] | None = (
-                local.astype(np.float64) - global_params.astype(np.float64)
-            ).astype(np.float32)
-        else:
-            delta = None
-        train_s = time.perf_counter() - started
+            train_s = time.perf_counter() - started
+            delta = (local.astype(np.float64) - global_params.astype(np.float64)).astype(np.float32)
         if attack is not None:
             rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, round_, cfg.index, 1]))
             honest = [delta] if delta is not None else []
@@ -637,8 +635,7 @@ class Participant:
             except RpcConnectionError as exc:
                 log.warning("new heads: %s; reconnecting", exc)
                 sub = None
-                self._rpc("reconnect", lambda c: c.best_number())
-                self._reconnect()
+                _retry("reconnect", self._reconnect, lambda: None)
             yield None
 
     def run(self) -> Summary:

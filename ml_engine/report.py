@@ -90,6 +90,10 @@ CSV_COLUMNS = (
 )
 
 
+#: Plancks per UNIT (12 decimals, the dev chain's ``tokenDecimals``), for the printed table.
+UNIT = 10**12
+
+
 class ReportError(MlEngineError):
     """A report that cannot be written or read back."""
 
@@ -221,6 +225,7 @@ def write_plot(report: DemoReport, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     try:
@@ -231,7 +236,8 @@ def write_plot(report: DemoReport, path: Path) -> None:
         if report.baseline is not None:
             bx = list(range(len(report.baseline.accuracy) + 1))
             by = [report.baseline.initial_accuracy] + report.baseline.accuracy
-            ax.plot(bx, by, linestyle="--", label="float FedAvg baseline")
+            ax.plot(bx, by, linestyle="--", label="float FedAvg baseline (weighted mean)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("round")
         ax.set_ylabel("test accuracy")
         ax.set_ylim(0.0, 1.0)
@@ -239,7 +245,8 @@ def write_plot(report: DemoReport, path: Path) -> None:
         cfg = report.config
         ax.set_title(
             f"{cfg.get('dataset')} / {cfg.get('model')} / {cfg.get('contributors')} contributors"
-            f" / {cfg.get('partition')}",
+            f" / {cfg.get('partition')}"
+            + (f" / attack {cfg['attack']}" if cfg.get("attack") else ""),
             fontsize=9,
         )
         ax.legend(loc="lower right", fontsize=8)
@@ -291,7 +298,7 @@ def render_table(report: DemoReport) -> Table:
     table.add_column("loss", justify="right")
     table.add_column("incl.", justify="right")
     table.add_column("excl.", justify="right")
-    table.add_column("rewards", justify="right")
+    table.add_column("rewards (UNIT)", justify="right")
     table.add_column("slashed")
     table.add_column("model hash")
     for r in report.rounds:
@@ -303,9 +310,9 @@ def render_table(report: DemoReport) -> Table:
             f"{r.loss:.4f}",
             str(len(r.included)),
             str(len(r.excluded)),
-            str(sum(r.rewards.values())),
+            f"{sum(r.rewards.values()) / UNIT:.2f}",
             ", ".join(sorted(r.slashed)) or "-",
-            r.model_hash[:18] + "…",
+            r.model_hash[:12] + "…",
         ]
         table.add_row(*row)
     return table

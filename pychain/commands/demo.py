@@ -28,8 +28,8 @@ def register(subparsers: Any) -> None:
         "contributor over JSON-RPC, show a live status and write report.json, rounds.csv and "
         "accuracy.png (docs/report-format.md).",
     )
-    p.add_argument("--contributors", type=int, default=10, metavar="N")
-    p.add_argument("--rounds", type=int, default=20, metavar="R")
+    p.add_argument("--contributors", type=int, default=None, metavar="N", help="default 10")
+    p.add_argument("--rounds", type=int, default=None, metavar="R", help="default 20")
     p.add_argument("--dataset", default="digits", help="digits | mnist5k")
     p.add_argument("--model", default="logreg", help="logreg | mlp | cnn")
     p.add_argument("--partition", default="dirichlet:0.5", help="iid | dirichlet:A | shards:K")
@@ -50,7 +50,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--commit-reveal", action="store_true", help="commit then reveal updates")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="demo-out", metavar="DIR", help="output folder")
-    p.add_argument("--quick", action="store_true", help="3 contributors, 3 rounds (smoke run)")
+    p.add_argument(
+        "--quick", action="store_true", help="3 contributors and 3 rounds unless given (smoke run)"
+    )
     p.add_argument("--baseline", action="store_true", help="also run float FedAvg in process")
     p.add_argument("--validators", type=int, default=1, metavar="N", help="only 1 for now")
     p.add_argument("--round-length", type=int, default=None, metavar="BLOCKS")
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None
     }
     try:
-        config = DemoConfig(
+        config = DemoConfig.from_options(
             contributors=args.contributors,
             rounds=args.rounds,
             dataset=args.dataset,

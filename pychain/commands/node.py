@@ -6,6 +6,16 @@ Counterparts: a Substrate node's default command (``sc_cli::RunCmd``: ``--dev``,
 ``--slot-duration MS`` (rebuilds the chain with another slot duration), ``--blocks N`` and
 ``--duration S`` (stop after N authored blocks or S seconds), ``--password`` for the keystore.
 
+Networking (``sc_cli::NetworkParams`` / ``NodeKeyParams``): ``--port P`` (default 30333; 0 = any
+free port; when the default port is taken and ``--port`` was not given, another free port is used
+and a warning logged), ``--listen-addr MULTIADDR`` (repeatable, overrides ``--port``),
+``--bootnodes MULTIADDR…``, ``--node-key HEX`` / ``--node-key-file PATH`` (else
+``BASE/chains/<id>/network/secret_ed25519``), ``--no-network`` (pychain-only: a lone node).
+At start the node logs ``Local node identity is: <peer id>`` and ``Listening on <multiaddr>``.
+Test/research flags: ``--equivocate`` (sign two GRANDPA votes per round: a Byzantine validator)
+and ``--offline-after S`` (stop networking, authoring and voting after S seconds; the process
+and its RPC server keep running).
+
 ``--dev`` means ``--chain dev --validator --alice`` and, without ``--base-path``, ``--tmp`` (as in
 Substrate). Logs go to stderr; Ctrl-C or SIGTERM stops the node cleanly. Bad input is one line on
 stderr and exit code 2.
@@ -14,7 +24,9 @@ stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +34,8 @@ from typing import Any
 from genesis.build_spec import load_chain
 from pychain.commands import fail
 from pychain.errors import PychainError
+from pychain.network.config import DEFAULT_PORT, add_network_arguments, parse_multiaddr
+from pychain.network.identity import parse_node_key
 from pychain.node.config import NodeConfig, database_path
 from pychain.node.service import LOG_LEVELS, configure_logging, run_node
 from pychain.primitives.keyring import DEV_ACCOUNTS
@@ -70,6 +84,21 @@ def register(subparsers: Any) -> None:
     rpc.add_argument("--prometheus-port", type=int, default=9615, metavar="PORT", help="default 9615; 0 = any")
     rpc.add_argument("--no-prometheus", action="store_true", help="do not expose Prometheus metrics")
     rpc.add_argument("--prometheus-external", action="store_true")
+    add_network_arguments(node)
+    node.add_argument("--no-network", action="store_true", help="run without networking")
+    research = node.add_argument_group("test/research flags")
+    research.add_argument(
+        "--equivocate",
+        action="store_true",
+        help="Byzantine test hook: sign two different GRANDPA votes in every round",
+    )
+    research.add_argument(
+        "--offline-after",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop networking, authoring and voting after S seconds (the process stays up)",
+    )
     node.set_defaults(func=run, dev_key=None)
 
     purge: argparse.ArgumentParser = subparsers.add_parser(
@@ -114,7 +143,47 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         rpc_message_buffer=args.rpc_message_buffer_capacity_per_connection,
         prometheus_port=None if args.no_prometheus else args.prometheus_port,
         prometheus_external=args.prometheus_external,
+        network=not args.no_network,
+        listen_addrs=_listen_addrs(args),
+        bootnodes=tuple(parse_multiaddr(text, need_peer_id=True) for text in args.bootnodes or ()),
+        node_key=_node_key(args.node_key),
+        node_key_file=Path(args.node_key_file) if args.node_key_file else None,
+        equivocate=args.equivocate,
+        offline_after=args.offline_after,
     )
+
+
+def _node_key(text: str | None) -> str | None:
+    if text is not None:
+        parse_node_key(text)  # Verify it now: bad input is a one-line error.
+    return text
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def _listen_addrs(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--listen-addr`` values, else ``/ip4/0.0.0.0/tcp/<--port>``."""
+    if args.listen_addr:
+        return tuple(parse_multiaddr(text) for text in args.listen_addr)
+    port = args.port
+    if port is None:
+        port = DEFAULT_PORT
+        if not args.no_network and not _port_free(port):
+            logging.getLogger("pychain.network").warning(
+                "p2p port %d is in use (no --port given): listening on another free port", port
+            )
+            port = 0
+    if not 0 <= port <= 65535:
+        raise _Conflict(f"--port {port} is not a TCP port")
+    return (f"/ip4/0.0.0.0/tcp/{port}",)
 
 
 class _Conflict(PychainError):

@@ -86,6 +86,18 @@ class NodeConfig:
     #: Prometheus endpoint (``--prometheus-port``; None = off) and ``--prometheus-external``.
     prometheus_port: int | None = None
     prometheus_external: bool = False
+    #: Networking (``cli.py node`` turns it on): libp2p listen addresses (``--port`` /
+    #: ``--listen-addr``), ``--bootnodes``, ``--node-key`` / ``--node-key-file`` (else
+    #: ``BASE/chains/<id>/network/secret_ed25519``).
+    network: bool = False
+    listen_addrs: tuple[str, ...] = ()
+    bootnodes: tuple[str, ...] = ()
+    node_key: str | None = None
+    node_key_file: Path | None = None
+    #: Test/research hooks: sign two votes per GRANDPA round (``--equivocate``); stop networking,
+    #: authoring and voting after this many seconds without exiting (``--offline-after``).
+    equivocate: bool = False
+    offline_after: float | None = None
 
     def __post_init__(self) -> None:
         # Verify the limits are meaningful.
@@ -113,6 +125,8 @@ class NodeConfig:
         ):
             if getattr(self, name) <= 0:
                 raise NodeConfigError(f"--{name.replace('_', '-')} must be positive")
+        if self.offline_after is not None and not self.offline_after > 0:
+            raise NodeConfigError(f"--offline-after must be positive, got {self.offline_after}")
         if self.base_path is None and not self.tmp:
             raise NodeConfigError("give --base-path DIR or --tmp")
 

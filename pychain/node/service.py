@@ -21,8 +21,17 @@ finalized heads and pool status (:meth:`Node.subscribe_best`, :meth:`Node.subscr
 work at a time.
 
 Time: the slot loop reads the wall clock as ``trio.current_time()`` plus an offset taken at start
-(:class:`NodeClock`), so the same loop runs under trio's ``MockClock`` in tests. No networking yet:
-the status line always says ``0 peers``.
+(:class:`NodeClock`), so the same loop runs under trio's ``MockClock`` in tests.
+
+Networking and GRANDPA (several validators): with ``NodeConfig.network`` (``cli.py node``) or a
+``network_factory`` (tests: the in-memory twin), a :class:`~pychain.node.network.NodeNetwork`
+announces authored blocks, syncs and imports announced ones (Aura seal, then justification
+checks), gossips pool submissions and feeds GRANDPA messages to a
+:class:`~pychain.node.grandpa.NodeGrandpa` voter (or observer, without a key of the set). A set of
+one voter whose key the node holds keeps the single-voter fast path
+(:class:`~pychain.node.finality.SingleVoterFinality`), whose commits are gossiped so that
+observers follow. ``--offline-after S`` stops networking, authoring and voting after ``S`` seconds
+while the process (and its RPC server) keeps running: a crash as the others see it.
 """
 
 from __future__ import annotations
@@ -42,10 +51,17 @@ import trio
 
 import pychain
 from consensus.aura import next_slot_start, slot_at
+from consensus.grandpa.errors import GrandpaError
+from consensus.grandpa.messages import FullCommitMessage
+from consensus.grandpa.voter_set import VoterSet
 from pychain.chain import Chain, FinalityResult, GenesisMismatch, ImportResult, Justification
 from pychain.chain.pool import PoolStatus, TransactionPool
 from pychain.errors import PychainError
 from pychain.frame.metadata import build_metadata
+from pychain.network.identity import load_node_key
+from pychain.network.libp2p_network import Libp2pNetwork
+from pychain.network.messages import GrandpaMessageValue, Roles
+from pychain.network.service import BestBlockProvider, NetworkService
 from pychain.node.authoring import AuthoredBlock, BlockImporter, SlotAuthor, short_hash
 from pychain.node.config import (
     ChainSetup,
@@ -57,7 +73,15 @@ from pychain.node.config import (
     select_keys,
 )
 from pychain.node.errors import DatabaseGenesisMismatch, NodeConfigError
-from pychain.node.finality import SingleVoterFinality, check_justification
+from pychain.node.finality import FinalizedBlock, SingleVoterFinality
+from pychain.node.grandpa import (
+    NodeGrandpa,
+    from_network,
+    set_at,
+    to_network,
+    verify_block_justification,
+)
+from pychain.node.network import NodeNetwork
 from pychain.primitives.block import Block
 from pychain.primitives.header import Header
 from pychain.rpc.api import RpcContext, SubstrateRpc
@@ -87,6 +111,9 @@ PROPOSAL_SLOT_PORTION = (2, 3)
 SUBSCRIBER_BUFFER = 256
 #: Most seconds ``--blocks`` waits for the last block's finality before stopping.
 FINALITY_WAIT_S = 5.0
+
+#: Builds the node's network service from (node key, genesis hash, roles, best-block provider).
+NetworkFactory = Callable[[bytes, bytes, Roles, BestBlockProvider], NetworkService]
 
 
 class NodeClock:
@@ -179,14 +206,27 @@ class Node:
         self.rpc_port: int | None = None
         self.prometheus_port: int | None = None
         self.import_timing = Timing()
+        self.network: NodeNetwork | None = None
+        self.grandpa: NodeGrandpa | None = None
+        self.justifications_verified = 0
+        self.offline = False
+        self._consensus_scope: trio.CancelScope | None = None
         chain.subscribe_imports(self._on_import)
         chain.subscribe_finality(self._on_finality)
 
     # --------------------------------------------------------------------------- assembly
 
     @classmethod
-    def open(cls, config: NodeConfig, setup: ChainSetup | None = None) -> Node:
-        """Open the database and assemble the node (nothing runs until :meth:`run`)."""
+    def open(
+        cls,
+        config: NodeConfig,
+        setup: ChainSetup | None = None,
+        network_factory: NetworkFactory | None = None,
+    ) -> Node:
+        """Open the database and assemble the node (nothing runs until :meth:`run`).
+
+        With ``config.network`` the node gets a libp2p network; ``network_factory`` (tests)
+        supplies another :class:`NetworkService`, e.g. a ``MemoryNetwork``."""
         if setup is None:
             setup = load_chain_setup(config.chain, config.slot_duration)
         temporary = config.base_path is None
@@ -208,6 +248,8 @@ class Node:
                 ) from None
             node = cls(config, setup, base_path, kv, runtime, chain, temporary)
             node._load_keys()
+            if network_factory is not None or config.network:
+                node._setup_network(network_factory)
         except BaseException:
             if kv is not None:
                 kv.close()
@@ -228,6 +270,46 @@ class Node:
             )
         if self.keys.grandpa is not None:
             self.finality = SingleVoterFinality(self.chain, self.runtime, self.keys.grandpa)
+
+    def _setup_network(self, factory: NetworkFactory | None) -> None:
+        config = self.config
+        chain_dir = self.base_path / "chains" / self.setup.chain_id
+        node_key = load_node_key(config.node_key, config.node_key_file, chain_dir)
+        roles = Roles.AUTHORITY if config.validator else Roles.FULL
+        if factory is None:
+            service: NetworkService = Libp2pNetwork(node_key, self.chain.genesis_hash, roles, self.chain.best)
+        else:
+            service = factory(node_key, self.chain.genesis_hash, roles, self.chain.best)
+        self.network = NodeNetwork(self, service, config.listen_addrs, config.bootnodes)
+        self.network.on_grandpa = self._on_grandpa_gossip
+        _, voters = current_voters(self)
+        key = self.keys.grandpa
+        single = key is not None and len(voters) == 1 and key.public_key in voters
+        if not single:
+            self.finality = None
+            network = self.network
+            self.grandpa = NodeGrandpa(
+                self.chain,
+                self.runtime,
+                self.kv,
+                self.pool,
+                key,
+                self.slot_duration,
+                lambda message: network.broadcast_grandpa(to_network(message)),
+                lambda peer, _block: network.request_sync(peer),
+                equivocate=config.equivocate,
+            )
+
+    def _on_grandpa_gossip(self, peer: str, value: GrandpaMessageValue) -> None:
+        if self.grandpa is None or self.network is None:
+            return
+        try:
+            message = from_network(value)
+        except GrandpaError:
+            self.network.report_malformed(peer)
+            return
+        if message is not None:
+            self.grandpa.on_gossip(peer, message)
 
     def close(self) -> None:
         """Close the database (and remove a temporary base path). Idempotent."""
@@ -288,14 +370,23 @@ class Node:
     # ---------------------------------------------------------------------------- actions
 
     def submit_extrinsic(self, xt: bytes) -> bytes:
-        """``author_submitExtrinsic``: validate and add to the pool; returns the hash.
+        """``author_submitExtrinsic``: validate and add to the pool; returns the hash. The
+        transaction is gossiped to peers.
 
         Raises the pool's typed errors (``InvalidPoolTransaction`` carrying the runtime's
         ``TransactionValidityError``, ``AlreadyImported``, ...); nothing changes on failure.
         """
         tx_hash = self.pool.submit(xt)
         self._pool_status.publish(self.pool.status())
+        if self.network is not None:
+            self.network.broadcast_transactions([xt])
         return tx_hash
+
+    def verify_justification(self, header: Header, justification: Justification) -> None:
+        """Check a GRANDPA justification of ``header`` against the set that justifies it (the
+        set of its parent's state); raises a ``JustificationError`` or ``NodeError``."""
+        verify_block_justification(self.chain, self.runtime, header, justification)
+        self.justifications_verified += 1
 
     def import_block(
         self, block: Block, justification: Justification | None = None
@@ -308,9 +399,7 @@ class Node:
         self.importer.verify(block, now_slot)
         if justification is not None:
             # Verify the justification before it finalizes anything.
-            check_justification(
-                self.chain, self.runtime, (block.header.hash(), block.header.number), justification
-            )
+            self.verify_justification(block.header, justification)
         started = time.perf_counter()
         result = self.chain.import_block(block, justification, origin="network")
         self.import_timing.observe(time.perf_counter() - started)
@@ -337,11 +426,7 @@ class Node:
                 if self.config.handle_signals:
                     await nursery.start(self._signal_task)
                 nursery.start_soon(self._status_task)
-                if self.finality is not None:
-                    wakeups = self._best_wakeup.subscribe()
-                    nursery.start_soon(self._finality_task, wakeups)
-                if self.author is not None:
-                    nursery.start_soon(self._authoring_task)
+                await nursery.start(self._consensus_task)
                 if self.config.duration is not None:
                     nursery.start_soon(self._deadline_task, self.config.duration)
                 if self.config.rpc_port is not None:
@@ -355,6 +440,41 @@ class Node:
             for channel in (self._best, self._finalized, self._pool_status, self._best_wakeup):
                 channel.close()
             log.info("Shutting down: best #%d, finalized #%d", *self._numbers())
+
+    async def _consensus_task(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Networking, authoring and finality, in one scope that ``--offline-after`` cancels."""
+        try:
+            async with trio.open_nursery() as inner:
+                self._consensus_scope = inner.cancel_scope
+                if self.network is not None:
+                    await self.network.start(inner)
+                if self.grandpa is not None:
+                    await inner.start(self.grandpa.run)
+                elif self.finality is not None:
+                    wakeups = self._best_wakeup.subscribe()
+                    inner.start_soon(self._finality_task, wakeups)
+                if self.author is not None:
+                    inner.start_soon(self._authoring_task)
+                if self.config.offline_after is not None:
+                    inner.start_soon(self._offline_task, self.config.offline_after)
+                task_status.started()
+        finally:
+            if self.network is not None:
+                with trio.CancelScope(shield=True):
+                    await self.network.stop()
+
+    async def _offline_task(self, seconds: float) -> None:
+        await trio.sleep(seconds)
+        log.warning(
+            "Going offline after %g s (--offline-after): networking, authoring and voting stop",
+            seconds,
+        )
+        self.offline = True
+        if self._consensus_scope is not None:
+            self._consensus_scope.cancel()
+
+    def peer_count(self) -> int:
+        return len(self.network.peers()) if self.network is not None else 0
 
     # ------------------------------------------------------------------------ rpc + metrics
 
@@ -384,7 +504,28 @@ class Node:
             node_name=self.config.name,
             node_version=pychain.__version__,
             roles=[self.role],
+            **self._network_context(),
         )
+
+    def _network_context(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        network = self.network
+        if network is not None:
+            values["peers"] = network.peer_info
+            values["is_syncing"] = network.is_syncing
+            values["should_have_peers"] = True
+            values["local_peer_id"] = network.local_peer_id
+        grandpa = self.grandpa
+        if grandpa is not None:
+
+            def round_state() -> dict[str, Any]:
+                state = grandpa.round_state()
+                if state is None:
+                    return {"setId": grandpa.set_id, "best": {}, "background": []}
+                return state
+
+            values["grandpa_round_state"] = round_state
+        return values
 
     async def _rpc_task(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         config = self.config
@@ -421,7 +562,7 @@ class Node:
             best=lambda: self.chain.best()[1],
             finalized=lambda: self.chain.finalized()[1],
             ready_transactions=lambda: self.pool.status().ready,
-            peers=lambda: 0,
+            peers=self.peer_count,
             rpc_calls=lambda: self.rpc_server.calls if self.rpc_server is not None else 0,
             import_time=self.import_timing,
         )
@@ -477,7 +618,8 @@ class Node:
             final_hash, final_number = self.chain.finalized()
             status = self.pool.status()
             log.info(
-                "Idle (0 peers), best: #%d (%s), finalized #%d (%s), txpool: %d ready, %d future",
+                "Idle (%d peers), best: #%d (%s), finalized #%d (%s), txpool: %d ready, %d future",
+                self.peer_count(),
                 best_number,
                 short_hash(best_hash),
                 final_number,
@@ -507,6 +649,8 @@ class Node:
                 continue
             self.import_timing.observe(time.perf_counter() - started)
             self.authored += 1
+            if self.network is not None:
+                self.network.announce(authored.block.header)
             if self.config.max_blocks is not None and self.authored >= self.config.max_blocks:
                 await self._wait_final(authored)
                 log.info("Authored %d blocks, stopping", self.authored)
@@ -515,7 +659,7 @@ class Node:
             await trio.sleep(0)
 
     async def _wait_final(self, authored: AuthoredBlock) -> None:
-        if self.finality is None:
+        if self.finality is None and self.grandpa is None:
             return
         with trio.move_on_after(FINALITY_WAIT_S):
             while self.chain.finalized()[1] < authored.result.number:
@@ -534,9 +678,27 @@ class Node:
                     except trio.WouldBlock:
                         break
                 try:
-                    finality.finalize(self.chain.best_hash())
+                    finalized = finality.finalize(self.chain.best_hash())
+                    if finalized is not None:
+                        self._gossip_commit(finalized)
                 except PychainError as exc:
                     log.warning("Finality failed: %s: %s", type(exc).__name__, exc)
+
+
+    def _gossip_commit(self, finalized: FinalizedBlock) -> None:
+        """Single-voter fast path: gossip the commit so observers finalize too."""
+        if self.network is None:
+            return
+        justification = finalized.justification
+        message = FullCommitMessage(
+            justification.round, finalized.verification.set_id, justification.commit.to_compact()
+        )
+        self.network.broadcast_grandpa(to_network(message))
+
+
+def current_voters(node: Node) -> tuple[int, VoterSet]:
+    """``(set_id, voters)`` at the node's last finalized block."""
+    return set_at(node.chain, node.runtime, node.chain.finalized()[0])
 
 
 def _deadline(seconds: float) -> Callable[[], bool]:

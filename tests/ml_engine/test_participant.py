@@ -41,7 +41,7 @@ from pychain.pallets.federated_learning import (
 from pychain.pallets.federated_learning.aggregation import Submission, weighted_mean
 from pychain.primitives.keys import Keypair
 from pychain.primitives.multiaddress import AddressId
-from pychain.rpc.client import PychainClient
+from pychain.rpc.client import PychainClient, RpcConnectionError
 from tests.rpc.chain_fixture import ALICE, UNIT, rpc_chain
 
 T = TypeVar("T")
@@ -219,7 +219,9 @@ def create_task(client: PychainClient, task: TaskInfo, accounts: list[bytes]) ->
         "reward_pool": 10 * UNIT,
         "params": task.params,
     }
-    receipt = client.sign_and_submit(ALICE, "FederatedLearning", "create_task", args, "inBlock")
+    receipt = client.sign_and_submit(
+        ALICE, "FederatedLearning", "create_task", args, wait="inBlock"
+    )
     assert receipt.success, receipt.error
     (created,) = [e for e in receipt.events if e.name == "TaskCreated"]
     return int(created.fields["task"])
@@ -266,3 +268,31 @@ def test_participants_join_submit_and_follow_rounds_over_rpc(commit_reveal: bool
     assert sorted(got["version1"].included) == sorted(accounts)
     # Stakes were unreserved when the task completed.
     assert all(b.reserved == 0 for b in got["balances"])
+
+
+def test_retry_reconnects_after_transport_failures_then_gives_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ml_engine import participant as module
+
+    monkeypatch.setattr(module, "RETRY_FIRST_S", 0.001)
+    monkeypatch.setattr(module, "RETRY_ATTEMPTS", 3)
+    calls: list[str] = []
+
+    def flaky() -> int:
+        calls.append("call")
+        if calls.count("call") < 3:
+            raise RpcConnectionError("connection reset")
+        return 7
+
+    def reconnect() -> None:
+        calls.append("reconnect")
+
+    assert module._retry("read", flaky, reconnect) == 7
+    assert calls == ["call", "reconnect", "call", "reconnect", "call"]
+
+    def dead() -> int:
+        raise RpcConnectionError("refused")
+
+    with pytest.raises(ParticipantError, match="after 3 attempts"):
+        module._retry("read", dead, lambda: None)
