@@ -14,7 +14,7 @@ import sys
 COMMAND_MODULES = [
     "pychain.commands.build_spec",
     "pychain.commands.chain_spec",
-    "pychain.commands.demo",
+    "ml_engine.demo_command",
     "pychain.commands.inspect",
     "pychain.commands.key",
     "pychain.commands.node",

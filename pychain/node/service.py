@@ -210,6 +210,8 @@ class Node:
         self.grandpa: NodeGrandpa | None = None
         self.justifications_verified = 0
         self.offline = False
+        #: The wall clock the slot loop reads (tests share one across in-process nodes).
+        self.wall_clock: Callable[[], float] = time.time
         self._consensus_scope: trio.CancelScope | None = None
         chain.subscribe_imports(self._on_import)
         chain.subscribe_finality(self._on_finality)
@@ -418,7 +420,7 @@ class Node:
         """Run the node's tasks until :meth:`stop`; ``task_status.started`` once they are up."""
         if self._closed:
             raise NodeConfigError("the node is closed")
-        self.clock = NodeClock()
+        self.clock = NodeClock(self.wall_clock)
         self._log_startup()
         try:
             async with trio.open_nursery() as nursery:

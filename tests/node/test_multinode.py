@@ -17,7 +17,7 @@ import trio
 import trio.testing
 
 from consensus.grandpa.justification import GRANDPA_ENGINE_ID, GrandpaJustification
-from genesis.presets import testnet_genesis
+from genesis import presets
 from pychain.network.identity import peer_id_of
 from pychain.network.memory import MemoryHub, MemoryNetwork
 from pychain.network.messages import Roles
@@ -26,13 +26,15 @@ from pychain.node.grandpa import set_at
 from pychain.runtime import PychainRuntime, RuntimeConfig
 
 SLOT_MS = 250
+#: The wall-clock time at which mock time 0 falls (any fixed value).
+WALL_EPOCH = 1_800_000_000.0
 NAMES = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
 
 
 def local_setup(authorities: Sequence[str], slot_ms: int = SLOT_MS) -> ChainSetup:
     """A chain whose Aura and GRANDPA authorities are the named dev accounts (sudo Alice)."""
     config = RuntimeConfig(slot_duration=slot_ms)
-    genesis = testnet_genesis(list(authorities), "Alice", list(NAMES))
+    genesis = presets.testnet_genesis(list(authorities), "Alice", list(NAMES))
     storage = PychainRuntime(config).build_genesis_storage(genesis)
     return ChainSetup("multinode_test", "Multinode Test", "Local", config, storage)
 
@@ -74,6 +76,8 @@ class Cluster:
             return MemoryNetwork(hub, secret, genesis, roles, best)
 
         node = Node.open(self.config(i, key, **overrides), self.setup, factory)
+        # One wall clock for every node: mock time from a fixed epoch.
+        node.wall_clock = lambda: WALL_EPOCH + trio.current_time()
         self.nodes[i] = node
         done = self.done[i] = trio.Event()
 

@@ -3,7 +3,8 @@
 Counterpart: none in Substrate (its nearest relative is ``substrate --dev`` plus a script); the
 run itself — node, contributors, monitor, report — is :mod:`ml_engine.demo`, the orchestration
 layer of ``ml_engine`` (DESIGN.md §1: orchestration may use both packages; the chain's own
-modules never import ``ml_engine``). This module only parses the flags. It imports
+modules, ``pychain.commands`` included, never import ``ml_engine``, which is why this command
+module lives here and is listed in ``cli.py``). This module only parses the flags. It imports
 :mod:`ml_engine.demo` when the command runs, so that ``pychain --help`` and the other commands
 do not load torch.
 
