@@ -169,3 +169,5 @@ def _print_lines(testnet: Testnet) -> None:
 def _print_summary(testnet: Testnet) -> None:
     for index, node in enumerate(testnet.nodes):
         print(f"{node.name}: exit status {testnet.exit_code(index)}, log {node.log_file}")
+    for name, outcome in testnet.contributor_outcomes():
+        print(f"{name}: {outcome}")

@@ -203,6 +203,9 @@ class NodeKeys:
 
     aura: Keypair | None = None
     grandpa: Keypair | None = None
+    #: Every GRANDPA (ed25519) key the node holds, so that it can vote in a later authority set
+    #: that includes a key of a set it was not in at start.
+    grandpa_all: tuple[Keypair, ...] = ()
 
 
 def _from_keystore(store: Keystore, key_type: str, authorities: Sequence[bytes]) -> Keypair | None:
@@ -228,9 +231,8 @@ def select_keys(
         return NodeKeys()
     if config.dev_key is not None:
         try:
-            return NodeKeys(
-                dev_keypair(config.dev_key, "sr25519"), dev_keypair(config.dev_key, "ed25519")
-            )
+            grandpa = dev_keypair(config.dev_key, "ed25519")
+            return NodeKeys(dev_keypair(config.dev_key, "sr25519"), grandpa, (grandpa,))
         except PychainError as exc:
             raise KeyUnavailable(str(exc)) from None
     if not keystore_dir.is_dir():
@@ -241,7 +243,17 @@ def select_keys(
         store = Keystore(keystore_dir, config.password)
     except PychainError as exc:
         raise KeyUnavailable(f"keystore: {exc}") from None
+    gran = _from_keystore(store, "gran", grandpa_authorities)
+    others = [
+        entry.public_key
+        for entry in store.keys("gran")
+        if entry.scheme == "ed25519" and (gran is None or entry.public_key != gran.public_key)
+    ]
+    extra = tuple(
+        key for key in (_from_keystore(store, "gran", [public]) for public in others) if key
+    )
     return NodeKeys(
         _from_keystore(store, "aura", aura_authorities),
-        _from_keystore(store, "gran", grandpa_authorities),
+        gran,
+        ((gran,) if gran is not None else ()) + extra,
     )

@@ -14,13 +14,13 @@ Pieces:
   capped at the first block that enacts an authority-set change), the last finalized block, round
   timers of ``2T``/``4T`` (``T`` = :func:`gossip_duration_ms`), the voter state persisted in the
   LMDB ``meta`` column under :data:`VOTER_STATE_KEY` *before* each vote is sent (a restarted voter
-  re-sends its votes, never signs different ones), ``finalize_block`` → :meth:`Chain.finalize` with a
-  ``(b"FRNK", GrandpaJustification)`` made of the commit and the ``votes_ancestries`` headers, and
-  equivocation reports submitted as bare ``Grandpa.report_equivocation_unsigned`` extrinsics to
-  the node's pool.
-* :class:`NodeGrandpa` — drives a :class:`~consensus.grandpa.voter.Voter` in trio: incoming gossip,
-  block imports and the voter's own deadlines wake it; outgoing messages go through a callback
-  (the node's network). A node without a GRANDPA key of the set runs the same voter as an
+  re-sends its votes, never signs different ones), ``finalize_block`` → :meth:`Chain.finalize`
+  with a ``(b"FRNK", GrandpaJustification)`` made of the commit and the ``votes_ancestries``
+  headers, and equivocation reports submitted as bare ``Grandpa.report_equivocation_unsigned``
+  extrinsics to the node's pool.
+* :class:`NodeGrandpa` — drives a :class:`~consensus.grandpa.voter.Voter` in trio: incoming
+  gossip, block imports and the voter's own deadlines wake it; outgoing messages go through a
+  callback (the node's network). A node without a GRANDPA key of the set runs the same voter as an
   observer: it follows commits (and catch-ups) and finalizes what they prove.
 * Authority-set changes. The Grandpa pallet enacts a change in ``on_finalize`` of block
   ``E = scheduled_at + delay``: the state of ``E`` already names the new set. So the set that
@@ -442,7 +442,9 @@ class ChainEnvironment:
             log.warning("Cannot finalize #%d: %s: %s", block_number, type(exc).__name__, exc)
             return
         self.finalized_count += 1
-        log.debug("Finalized #%d (%s) in round %d", block_number, short_hash(block_hash), round_number)
+        log.debug(
+            "Finalized #%d (%s) in round %d", block_number, short_hash(block_hash), round_number
+        )
 
     def report_equivocation(self, proof: EquivocationProof) -> None:
         """Submit ``Grandpa.report_equivocation_unsigned(proof, ownership)`` to the pool."""
@@ -505,9 +507,15 @@ class NodeGrandpa:
         request_block: Callable[[str, bytes], None] | None = None,
         *,
         equivocate: bool = False,
+        other_keys: tuple[Keypair, ...] = (),
     ) -> None:
-        if key is not None and key.scheme != "ed25519":
-            raise NodeError(f"a GRANDPA key is ed25519, not {key.scheme}")
+        for candidate in (key, *other_keys):
+            if candidate is not None and candidate.scheme != "ed25519":
+                raise NodeError(f"a GRANDPA key is ed25519, not {candidate.scheme}")
+        #: The keys to vote with, the first one in the current set being used.
+        self.keys: tuple[Keypair, ...] = tuple(
+            dict.fromkeys(k for k in (key, *other_keys) if k is not None)
+        )
         self.chain = chain
         self.runtime = runtime
         self.kv = kv
@@ -516,9 +524,10 @@ class NodeGrandpa:
         self.env = ChainEnvironment(
             chain, runtime, kv, pool, gossip_duration_ms(slot_duration_ms), send, request_block
         )
-        if equivocate and key is not None:
+        if equivocate and self.keys:
             self.env.on_own_vote = self._equivocate
         self.voter: Voter | None = None
+        self._checked: tuple[bytes, int] | None = None
         self.equivocations_sent = 0
         raw = kv.get(COL_META, SET_HISTORY_KEY)
         self.set_history: list[AuthoritySetRecord] = (
@@ -562,6 +571,8 @@ class NodeGrandpa:
         self.env.set_id = set_id
         if not any(record.set_id == set_id for record in self.set_history):
             self._record_set(set_id, voters, self._first_block_of(finalized_hash, set_id))
+        in_set = [k for k in self.keys if k.public_key in voters]
+        self.key = in_set[0] if in_set else (self.keys[0] if self.keys else None)
         voter = Voter(self.env, voters, set_id, self.key)
         role = "voter" if voter.local_id is not None else "observer"
         log.info(
@@ -591,9 +602,12 @@ class NodeGrandpa:
         """Follow finality that came from elsewhere (sync justifications) and set changes."""
         assert self.voter is not None
         finalized = self.chain.finalized()
+        if finalized == self._checked:
+            return
+        self._checked = finalized
         if finalized[1] > self.voter.finalized[1]:
             self.voter.finalized = finalized
-        set_id, _ = set_at(self.chain, self.runtime, finalized[0])
+        set_id = self.env.set_id_at(finalized[0])
         if set_id != self.voter.set_id:
             log.info(
                 "Applying authority set change enacted at #%d: set %d -> %d",
@@ -649,8 +663,7 @@ class NodeGrandpa:
         same round for the target's parent (never persisted: this is the misbehaviour)."""
         signed = message.message
         vote = signed.message
-        assert self.key is not None
-        if signed.id != self.key.public_key or not isinstance(vote, Prevote | Precommit):
+        if self.key is None or signed.id != self.key.public_key or not isinstance(vote, Prevote | Precommit):
             return
         if vote.target_number <= self.chain.finalized()[1]:
             return

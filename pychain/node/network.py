@@ -201,9 +201,13 @@ class NodeNetwork:
 
     # ---------------------------------------------------------------------------- run
 
-    async def start(self, nursery: trio.Nursery) -> None:
-        """Start the service and the node's network tasks in ``nursery``."""
-        await self.service.start(nursery, self.listen)
+    async def start(
+        self, nursery: trio.Nursery, service_nursery: trio.Nursery | None = None
+    ) -> None:
+        """Start the node's network tasks in ``nursery`` and the service's own tasks in
+        ``service_nursery`` (default: the same). A separate, shielded service nursery lets the
+        node stop the service cleanly (peers told, endpoint closed) after its tasks end."""
+        await self.service.start(service_nursery or nursery, self.listen)
         self._running = True
         self.sync.serve()
         log.info("Local node identity is: %s", self.service.local_peer_id)
@@ -297,7 +301,7 @@ class NodeNetwork:
                     await self.service.broadcast_transactions(payload)
                 else:
                     await self.service.broadcast_grandpa(payload)
-            except NetworkError as exc:
+            except (NetworkError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 log.debug("gossip %s not sent: %s", kind, exc)
 
     def report_malformed(self, peer: PeerId) -> None:

@@ -279,7 +279,9 @@ class Node:
         node_key = load_node_key(config.node_key, config.node_key_file, chain_dir)
         roles = Roles.AUTHORITY if config.validator else Roles.FULL
         if factory is None:
-            service: NetworkService = Libp2pNetwork(node_key, self.chain.genesis_hash, roles, self.chain.best)
+            service: NetworkService = Libp2pNetwork(
+                node_key, self.chain.genesis_hash, roles, self.chain.best
+            )
         else:
             service = factory(node_key, self.chain.genesis_hash, roles, self.chain.best)
         self.network = NodeNetwork(self, service, config.listen_addrs, config.bootnodes)
@@ -300,6 +302,7 @@ class Node:
                 lambda message: network.broadcast_grandpa(to_network(message)),
                 lambda peer, _block: network.request_sync(peer),
                 equivocate=config.equivocate,
+                other_keys=self.keys.grandpa_all,
             )
 
     def _on_grandpa_gossip(self, peer: str, value: GrandpaMessageValue) -> None:
@@ -445,11 +448,15 @@ class Node:
 
     async def _consensus_task(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Networking, authoring and finality, in one scope that ``--offline-after`` cancels."""
+        service_nursery: trio.Nursery | None = None
+        service_done = trio.Event()
+        if self.network is not None and self._nursery is not None:
+            service_nursery = await self._nursery.start(self._service_host, service_done)
         try:
             async with trio.open_nursery() as inner:
                 self._consensus_scope = inner.cancel_scope
                 if self.network is not None:
-                    await self.network.start(inner)
+                    await self.network.start(inner, service_nursery)
                 if self.grandpa is not None:
                     await inner.start(self.grandpa.run)
                 elif self.finality is not None:
@@ -464,6 +471,19 @@ class Node:
             if self.network is not None:
                 with trio.CancelScope(shield=True):
                     await self.network.stop()
+            service_done.set()
+
+    @staticmethod
+    async def _service_host(
+        done: trio.Event, task_status: Any = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Hosts the network service's tasks, shielded: they outlive the node's own tasks until
+        the service is stopped properly (peers see a disconnect, never a dead endpoint)."""
+        with trio.CancelScope(shield=True):
+            async with trio.open_nursery() as nursery:
+                task_status.started(nursery)
+                await done.wait()
+                nursery.cancel_scope.cancel()
 
     async def _offline_task(self, seconds: float) -> None:
         await trio.sleep(seconds)

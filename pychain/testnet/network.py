@@ -458,6 +458,24 @@ class Testnet:
     def contributor_pids(self) -> list[int]:
         return [proc.pid for proc in self._contributors]
 
+    def contributor_outcomes(self) -> list[tuple[str, str]]:
+        """(name, outcome) of each started contributor, from the JSON summary its process
+        writes at exit (``status`` and ``error``), or ``running``/``no summary``."""
+        outcomes = []
+        for contributor, proc in zip(self.config.contributors, self._contributors, strict=False):
+            summary = self.base_dir / contributor.name / "summary.json"
+            try:
+                data = json.loads(summary.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                outcomes.append(
+                    (contributor.name, "running" if proc.poll() is None else "no summary")
+                )
+                continue
+            status = data.get("status", "?") if isinstance(data, dict) else "?"
+            error = data.get("error") if isinstance(data, dict) else None
+            outcomes.append((contributor.name, f"{status}: {error}" if error else str(status)))
+        return outcomes
+
     # ------------------------------------------------------------------------------- RPC
 
     def rpc(self, index: int, method: str, params: list[Any] | None = None,

@@ -13,17 +13,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 
+from consensus.aura import FutureSlot, pre_digest, seal_block
+from consensus.grandpa.errors import JustificationError
 from consensus.grandpa.justification import GRANDPA_ENGINE_ID, GrandpaJustification
+from consensus.grandpa.verify import verify_justification
 from genesis import presets
 from pychain.network.identity import peer_id_of
 from pychain.network.memory import MemoryHub, MemoryNetwork
 from pychain.network.messages import Roles
 from pychain.node import ChainSetup, Node, NodeConfig
 from pychain.node.grandpa import set_at
-from pychain.runtime import PychainRuntime, RuntimeConfig
+from pychain.primitives.block import Block
+from pychain.primitives.era import Era
+from pychain.primitives.extrinsic import sign_extrinsic
+from pychain.primitives.keyring import dev_keypair
+from pychain.runtime import VERSION, PychainRuntime, RuntimeConfig
+from tests.node.helpers import block_containing, transfer
 
 SLOT_MS = 250
 #: The wall-clock time at which mock time 0 falls (any fixed value).
@@ -282,3 +291,167 @@ def test_equivocating_validator_is_reported_on_chain(tmp_path: Path) -> None:
         assert_consistent_finality(list(cluster.nodes.values()))
 
     run_cluster(tmp_path, names, body)
+
+
+def test_authority_set_change_four_to_five_finalizes_under_set_one(tmp_path: Path) -> None:
+    names = NAMES[:4]
+    new_set = [(dev_keypair(name, "ed25519").public_key, 1) for name in NAMES[:5]]
+
+    async def body(cluster: Cluster) -> None:
+        for i, name in enumerate(names):
+            await cluster.start(i, name)
+        # Eve holds a GRANDPA key that is not in set 0: she observes until the change.
+        eve = await cluster.start(4, "Eve")
+        await wait_until(lambda: min(cluster.finalized()) >= 3)
+        assert eve.grandpa is not None and eve.grandpa.voter is not None
+        assert eve.grandpa.voter.local_id is None
+        node = cluster.nodes[0]
+        runtime = node.runtime.runtime
+        inner = runtime.make_call(
+            "Grandpa", "schedule_change", next_authorities=new_set, delay=2, forced=None
+        )
+        call = runtime.encode_call(runtime.make_call("Sudo", "sudo", call=inner))
+        alice = dev_keypair("Alice")
+        nonce = node.chain.account_nonce(alice.account_id)
+        xt = sign_extrinsic(
+            alice, call, nonce, Era(), 0, node.chain.genesis_hash, VERSION.spec_version,
+            VERSION.transaction_version,
+        )
+        node.submit_extrinsic(xt)
+
+        def switched() -> bool:
+            nodes = cluster.nodes.values()
+            return all(n.grandpa is not None and n.grandpa.set_id == 1 for n in nodes)
+
+        await wait_until(switched)
+        assert eve.grandpa is not None and eve.grandpa.voter is not None
+        assert eve.grandpa.voter.local_id == dev_keypair("Eve", "ed25519").public_key
+        history = eve.grandpa.set_history
+        assert [(r.set_id, len(r.authorities)) for r in history] == [(0, 4), (1, 5)]
+        first = history[1].first_block
+        start = min(cluster.finalized())
+        await wait_until(lambda: min(cluster.finalized()) >= start + 6)
+        assert_consistent_finality(list(cluster.nodes.values()))
+        # The enactment block is justified by set 0, blocks after it by set 1.
+        checked = 0
+        for number, justification in justified_blocks(node):
+            header = node.chain.store.expect_header(justification.target[0])
+            set_id, voters = set_at(node.chain, node.runtime, header.parent_hash)
+            assert set_id == (0 if number < first else 1)
+            node.verify_justification(header, (GRANDPA_ENGINE_ID, justification.encode()))
+            if number >= first:
+                checked += 1
+                _, old_voters = set_at(node.chain, node.runtime, node.chain.genesis_hash)
+                with pytest.raises(JustificationError):
+                    verify_justification(justification, 0, old_voters)
+        assert checked >= 3
+
+    run_cluster(tmp_path, names, body)
+
+
+def sealed_block(node: Node, parent: bytes, slot: int, extrinsics: Sequence[bytes] = ()) -> Block:
+    """A block for ``slot`` on ``parent``, sealed with the Aura key of that slot's author."""
+    runtime = node.runtime
+    built = node.chain.build_block(
+        parent,
+        [pre_digest(slot)],
+        extrinsics,
+        runtime.inherent_extrinsics(runtime.slot_timestamp(slot)),
+    )
+    author = NAMES[slot % len(AUTHORITIES)]
+    return seal_block(built.block, dev_keypair(author, "sr25519"))
+
+
+AUTHORITIES = NAMES[:4]
+
+
+def test_transactions_gossip_to_peers_and_get_included(tmp_path: Path) -> None:
+    async def body(cluster: Cluster) -> None:
+        for i, name in enumerate(AUTHORITIES):
+            await cluster.start(i, name)
+        await wait_until(lambda: min(cluster.best()) >= 2)
+        sender = cluster.nodes[2]
+        alice, bob = dev_keypair("Alice"), dev_keypair("Bob")
+        xt = transfer(sender.chain, alice, 0, bob.account_id, 10**12)
+        sender.submit_extrinsic(xt)
+        others = [cluster.nodes[i] for i in (0, 1, 3)]
+        await wait_until(lambda: all(n.network is not None and n.network.transactions_received
+                                     for n in others))
+        await wait_until(lambda: block_containing(cluster.nodes[0].chain, xt) is not None)
+        included = block_containing(cluster.nodes[0].chain, xt)
+        assert included is not None
+        # Whoever authored it, every node has the same block at that height.
+        number = cluster.nodes[0].chain.store.expect_header(included).number
+        await wait_until(lambda: min(cluster.finalized()) >= number)
+        assert {n.chain.hash_at(number) for n in cluster.nodes.values()} == {included}
+
+    run_cluster(tmp_path, AUTHORITIES, body)
+
+
+def test_offline_after_stops_networking_and_others_keep_finalizing(tmp_path: Path) -> None:
+    async def body(cluster: Cluster) -> None:
+        for i, name in enumerate(AUTHORITIES):
+            await cluster.start(i, name, offline_after=2.0 if i == 3 else None)
+        quiet = cluster.nodes[3]
+        await wait_until(lambda: quiet.offline)
+        frozen = quiet.chain.finalized()[1]
+        await wait_until(lambda: cluster.nodes[0].chain.finalized()[1] >= frozen + 8)
+        assert quiet.chain.finalized()[1] == frozen
+        assert quiet.peer_count() == 0
+        assert cluster.nodes[0].peer_count() == 2
+
+    run_cluster(tmp_path, AUTHORITIES, body)
+
+
+def test_competing_blocks_for_one_slot_keep_the_first_as_best(tmp_path: Path) -> None:
+    setup = local_setup(AUTHORITIES)
+    config = NodeConfig(chain="local", base_path=tmp_path / "a", validator=False)
+    with Node.open(config, setup) as node:
+        genesis = node.chain.genesis_hash
+        alice, bob = dev_keypair("Alice"), dev_keypair("Bob")
+        xt = transfer(node.chain, alice, 0, bob.account_id, 10**12)
+        first = sealed_block(node, genesis, 5)
+        second = sealed_block(node, genesis, 5, [xt])
+        assert first.hash() != second.hash()
+        assert node.import_block(first).is_new_best
+        result = node.import_block(second)
+        assert result.status == "imported" and not result.is_new_best
+        assert node.chain.best_hash() == first.hash()
+        assert node.chain.header(second.hash()) is not None
+
+
+def test_block_from_the_future_is_refused_and_costs_the_peer(tmp_path: Path) -> None:
+    async def body(cluster: Cluster) -> None:
+        honest = await cluster.start(0, "Alice")
+        liar = await cluster.start(1, None)
+        await wait_until(lambda: honest.peer_count() == 1)
+        assert honest.clock is not None
+        now_slot = honest.clock.now_ms() // SLOT_MS
+        future = sealed_block(liar, liar.chain.genesis_hash, now_slot + 20)
+        with pytest.raises(FutureSlot):
+            honest.import_block(future)
+        # The liar stores it without the clock check and announces it.
+        liar.chain.import_block(future)
+        assert liar.network is not None
+        liar.network.announce(future.header)
+        assert honest.network is not None
+        service = honest.network.service
+        liar_id = liar.network.local_peer_id
+        await wait_until(lambda: service.reputation.is_banned(liar_id))
+        assert honest.chain.header(future.hash()) is None
+
+    run_cluster(tmp_path, AUTHORITIES, body)
+
+
+def test_full_node_follows_a_single_voter_dev_chain_through_gossiped_commits(
+    tmp_path: Path,
+) -> None:
+    async def body(cluster: Cluster) -> None:
+        alice = await cluster.start(0, "Alice")
+        follower = await cluster.start(1, None)
+        assert alice.grandpa is None and alice.finality is not None  # the fast path
+        assert follower.grandpa is not None
+        await wait_until(lambda: follower.chain.finalized()[1] >= 10)
+        assert_consistent_finality([alice, follower])
+
+    run_cluster(tmp_path, ["Alice"], body)

@@ -214,3 +214,28 @@ def test_status_table_shows_lag_round_and_status() -> None:
     assert cells == ["alice", "101", "3", "12", "10", "2", "11", "0", "running"]
     bob = next(line for line in text.splitlines() if "bob" in line)
     assert "killed" in bob and "-" in bob
+
+
+@pytest.mark.slow
+def test_contributors_start_as_participant_processes_and_report(
+    tmp_path: Path, ports: dict[str, int]
+) -> None:
+    config = default_config(1, contributors=2, **ports)
+    with Testnet(config, tmp_path, node_command=FAKE_NODE, stop_timeout=5) as testnet:
+        testnet.start(timeout=30)
+        assert testnet.start_contributors() == 2
+        assert testnet.contributor_note is None
+        participant = json.loads((tmp_path / "contributor2" / "participant.json").read_text())
+        assert participant["suri"] == "//Contributor2"
+        assert participant["index"] == 1 and participant["n_clients"] == 2
+        assert participant["url"] == f"ws://127.0.0.1:{ports['rpc_port']}"
+        # The fake node has no FederatedLearning storage: each participant stops with an error
+        # in its summary, which the testnet reports.
+        outcomes = testnet.wait_for(
+            lambda: (o := testnet.contributor_outcomes())
+            and all(outcome.startswith("error") for _, outcome in o)
+            and o,
+            60,
+            what="participant summaries",
+        )
+        assert [name for name, _ in outcomes] == ["contributor1", "contributor2"]
