@@ -8,7 +8,7 @@ Counterparts: a Substrate node's default command (``sc_cli::RunCmd``: ``--dev``,
 
 Networking (``sc_cli::NetworkParams`` / ``NodeKeyParams``): ``--port P`` (default 30333; 0 = any
 free port; when the default port is taken and ``--port`` was not given, another free port is used
-and a warning logged), ``--listen-addr MULTIADDR`` (repeatable, overrides ``--port``),
+and a warning logged; a given ``--port`` that is taken is an error), ``--listen-addr MULTIADDR`` (repeatable, overrides ``--port``),
 ``--bootnodes MULTIADDR…``, ``--node-key HEX`` / ``--node-key-file PATH`` (else
 ``BASE/chains/<id>/network/secret_ed25519``), ``--no-network`` (pychain-only: a lone node).
 At start the node logs ``Local node identity is: <peer id>`` and ``Listening on <multiaddr>``.
@@ -181,8 +181,11 @@ def _listen_addrs(args: argparse.Namespace) -> tuple[str, ...]:
                 "p2p port %d is in use (no --port given): listening on another free port", port
             )
             port = 0
-    if not 0 <= port <= 65535:
+    elif not 0 <= port <= 65535:
         raise _Conflict(f"--port {port} is not a TCP port")
+    elif port and not args.no_network and not _port_free(port):
+        # py-libp2p listens with SO_REUSEPORT: without this check two nodes would share a port.
+        raise _Conflict(f"--port {port}: the p2p port is already in use")
     return (f"/ip4/0.0.0.0/tcp/{port}",)
 
 
@@ -197,6 +200,15 @@ def run(args: argparse.Namespace) -> int:
         run_node(config)
     except PychainError as exc:
         return fail(str(exc))
+    except BaseExceptionGroup as group:
+        # A typed error raised inside the node's nursery (e.g. the p2p listener) arrives grouped.
+        matched, rest = group.split(PychainError)
+        if matched is None or rest is not None:
+            raise
+        leaf: BaseException = matched
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        return fail(str(leaf))
     except KeyboardInterrupt:
         return 0
     return 0

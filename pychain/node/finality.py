@@ -14,7 +14,7 @@ block's state, and only then calls :meth:`Chain.finalize` with ``(b"FRNK", justi
 Differences: no rounds of messages (nobody else votes); the round number is the target's block
 number, which increases with every finalized block; if the node's key alone does not reach the
 voter set's threshold (``local`` chain, several authorities) nothing is finalized here — that is
-the networked voter's job.
+the networked voter's job (:mod:`pychain.node.grandpa`).
 """
 
 from __future__ import annotations
@@ -61,14 +61,26 @@ def current_voter_set(chain: Chain, runtime: PychainRuntime) -> tuple[int, Voter
 def check_justification(
     chain: Chain, runtime: PychainRuntime, target: tuple[bytes, int], justification: Justification
 ) -> VerificationResult:
-    """Verify a ``(b"FRNK", bytes)`` justification of ``target`` against the current voter set
-    (what an importer does before finalizing a block it received with one). Raises a
-    ``JustificationError`` subclass, or :class:`NodeError` for another engine."""
+    """Verify a ``(b"FRNK", bytes)`` justification of ``target`` (what an importer does before
+    finalizing a block it received with one): against the set of the target's parent state when
+    the target is stored (the rule of :mod:`pychain.node.grandpa`, right across authority-set
+    changes), else against the current voter set. Raises a ``JustificationError`` subclass, or
+    :class:`NodeError` for another engine."""
     engine, encoded = justification
     if engine != GRANDPA_ENGINE_ID:
         raise NodeError(f"unsupported justification engine {engine!r}")
     decoded = GrandpaJustification.from_bytes(encoded)
-    set_id, voters = current_voter_set(chain, runtime)
+    header = chain.header(target[0])
+    if header is not None and header.number > 0:
+        grandpa = runtime.grandpa
+
+        def read() -> tuple[int, list[tuple[bytes, int]]]:
+            return grandpa.current_set_id(), grandpa.grandpa_authorities()
+
+        set_id, authorities = chain.call_at(header.parent_hash, read)
+        voters = VoterSet(authorities)
+    else:
+        set_id, voters = current_voter_set(chain, runtime)
     return verify_justification(decoded, set_id, voters, expected_target=target)
 
 

@@ -414,20 +414,29 @@ class ChainEnvironment:
     # -- finality
 
     def justification_of(self, round_number: int, commit: Commit) -> GrandpaJustification:
-        """The justification of ``commit``: the commit plus the headers linking each precommit's
-        target down to (not including) the commit target."""
+        """The justification of ``commit``: its precommits for the target or a descendant, plus the
+        headers linking each of those down to (not including) the target."""
         target = commit.target_hash
         seen: dict[bytes, Header] = {}
+        kept: list[SignedPrecommit] = []
         for signed in commit.precommits:
+            route: list[Header] = []
             current = signed.precommit.target_hash
-            while current != target and current not in seen:
+            while current != target:
                 header = self.chain.header(current)
                 if header is None or header.number <= commit.target_number:
                     break
-                seen[current] = header
+                route.append(header)
                 current = header.parent_hash
+            # Verify the precommit is for the target or one of its descendants.
+            if current != target:
+                continue
+            kept.append(signed)
+            for header in route:
+                seen.setdefault(header.hash(), header)
         ancestries = sorted(seen.values(), key=lambda h: (h.number, h.hash()))
-        return GrandpaJustification(round_number, commit, ancestries)
+        kept_commit = Commit(commit.target_hash, commit.target_number, kept)
+        return GrandpaJustification(round_number, kept_commit, ancestries)
 
     def finalize_block(
         self, block_hash: bytes, block_number: int, round_number: int, commit: Commit
@@ -436,8 +445,19 @@ class ChainEnvironment:
         if block_number <= finalized_number:
             return
         justification = self.justification_of(round_number, commit)
+        encoded: Justification = (GRANDPA_ENGINE_ID, justification.encode())
+        stored: Justification | None = encoded
+        header = self.chain.header(block_hash)
         try:
-            self.chain.finalize(block_hash, (GRANDPA_ENGINE_ID, justification.encode()))
+            # Verify the justification as any importer of it will, before storing it.
+            if header is None:
+                raise NodeError(f"block #{block_number} is unknown")
+            verify_block_justification(self.chain, self.runtime, header, encoded)
+        except PychainError as exc:
+            log.warning("Finalizing #%d without a justification: %s", block_number, exc)
+            stored = None
+        try:
+            self.chain.finalize(block_hash, stored)
         except PychainError as exc:
             log.warning("Cannot finalize #%d: %s: %s", block_number, type(exc).__name__, exc)
             return
@@ -663,7 +683,9 @@ class NodeGrandpa:
         same round for the target's parent (never persisted: this is the misbehaviour)."""
         signed = message.message
         vote = signed.message
-        if self.key is None or signed.id != self.key.public_key or not isinstance(vote, Prevote | Precommit):
+        if self.key is None or signed.id != self.key.public_key:
+            return
+        if not isinstance(vote, Prevote | Precommit):
             return
         if vote.target_number <= self.chain.finalized()[1]:
             return

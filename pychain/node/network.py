@@ -50,6 +50,7 @@ from pychain.network.service import (
     TransactionsReceived,
 )
 from pychain.network.sync import ChainSync
+from pychain.node.errors import NodeError
 from pychain.primitives.block import Block
 from pychain.primitives.header import Header
 
@@ -207,7 +208,15 @@ class NodeNetwork:
         """Start the node's network tasks in ``nursery`` and the service's own tasks in
         ``service_nursery`` (default: the same). A separate, shielded service nursery lets the
         node stop the service cleanly (peers told, endpoint closed) after its tasks end."""
-        await self.service.start(service_nursery or nursery, self.listen)
+        try:
+            await self.service.start(service_nursery or nursery, self.listen)
+        except OSError as exc:
+            raise NodeError(f"cannot listen on {', '.join(self.listen)}: {exc}") from None
+        if not self.service.listen_addrs():
+            # Verify some listener started (py-libp2p only logs a failed one).
+            with trio.move_on_after(5):
+                await self.service.stop()
+            raise NodeError(f"cannot listen on {', '.join(self.listen)}")
         self._running = True
         self.sync.serve()
         log.info("Local node identity is: %s", self.service.local_peer_id)

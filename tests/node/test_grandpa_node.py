@@ -10,6 +10,7 @@ import pytest
 
 from consensus.grandpa.environment import VoteMessage
 from consensus.grandpa.errors import GrandpaError
+from consensus.grandpa.justification import GrandpaJustification
 from consensus.grandpa.messages import (
     Commit,
     Precommit,
@@ -203,3 +204,28 @@ def test_keystore_gran_key_outside_the_set_is_kept_for_later_sets(tmp_path: Path
     # Once Eve is in the set, the same keystore yields her as the current GRANDPA key.
     keys = select_keys(config, keystore, aura, [*grandpa, eve])
     assert keys.grandpa is not None and keys.grandpa.public_key == eve
+
+
+def test_justification_keeps_only_precommits_on_the_target_chain(tmp_path: Path) -> None:
+    from tests.node.test_multinode import sealed_block
+
+    with open_node(tmp_path) as node:
+        hashes = [author_next(node) for _ in range(2)]
+        fork = sealed_block(node, node.chain.genesis_hash, 1)
+        node.import_block(fork)
+        targets = [(hashes[1], 2), (hashes[0], 1), (hashes[1], 2), (fork.hash(), 1)]
+        precommits = []
+        for name, (target, number) in zip(AUTHORITIES, targets, strict=True):
+            pair = dev_keypair(name, "ed25519")
+            vote = Precommit(target, number)
+            precommits.append(
+                SignedPrecommit(vote, pair.sign(localized_payload(2, 0, vote)), pair.public_key)
+            )
+        env = environment(node, [])
+        env.finalize_block(hashes[0], 1, 2, Commit(hashes[0], 1, precommits))
+        (stored,) = node.chain.justifications(hashes[0])
+        justification = GrandpaJustification.from_bytes(stored[1])
+        assert [s.id for s in justification.commit.precommits] == [
+            dev_keypair(name, "ed25519").public_key for name in AUTHORITIES[:3]
+        ]
+        assert [h.hash() for h in justification.votes_ancestries] == [hashes[1]]

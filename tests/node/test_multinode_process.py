@@ -273,3 +273,19 @@ def test_node_help_documents_the_network_and_research_flags(
     for flag in ("--port", "--listen-addr", "--bootnodes", "--node-key", "--node-key-file",
                  "--equivocate", "--offline-after"):
         assert flag in out
+
+
+def test_node_refuses_a_p2p_port_in_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cli
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["node", "--dev", "--base-path", str(tmp_path), "--no-prometheus", "--no-rpc",
+                "--port", str(port)]
+        assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: --port {port}: the p2p port is already in use"]
