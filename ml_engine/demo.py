@@ -10,7 +10,8 @@ strategy, N clients, R rounds, a centralised evaluation per round) with the serv
    GRANDPA finality) with its JSON-RPC server on a free 127.0.0.1 port (``rpc_port=0``), on the
    ``dev`` chain rebuilt with ``--slot-duration``. In-process rather than a ``cli.py node``
    subprocess because the demo must pace block production (below); the contributors still reach
-   it only over JSON-RPC. Only one validator is supported for now.
+   it only over JSON-RPC. With ``--validators N > 1``: N validator processes instead
+   (:class:`DemoNetwork`, "Several validators" below).
 2. **The model owner** (``//Alice``) funds the contributors and creates the task over JSON-RPC
    (``Balances.transfer_keep_alive``, ``FederatedLearning.create_task``).
 3. **The contributors**: one OS process each (``python -m ml_engine.participant``), with its own
@@ -40,6 +41,25 @@ from ``(seed, round, contributor)``, the shards come from the seeded split and p
 the salts of commit-reveal (random) do not enter the model. This is "manual seal"-like pacing for
 a demo; a public chain would use a round length in blocks and accept the timing.
 
+**Several validators** (``--validators N``, N > 1). The chain is a local testnet
+(:class:`pychain.testnet.Testnet`, zombienet-like): N ``cli.py node --validator`` processes on a
+generated raw chain spec with N Aura/GRANDPA authorities (``//Alice`` …) whose genesis also
+endows ``//Contributor1`` … (so the owner only creates the task), libp2p between them, 1 s
+slots by default and GRANDPA finality. Contributor ``k`` talks to validator ``k mod N``. No
+process can hold another validator's blocks, so there is no gate: the contributors start (load
+their shard, warm torch up, connect) *before* the task exists and wait for it, and a round is
+long enough in blocks for every update to land (:func:`default_round_length`). Whether it did is
+checked, not assumed: a contributor still in the task without an update in a round's window is
+listed in that round's ``late_submissions`` and printed. After every round the demo waits until
+every validator has finalized the closing block, then reads from each, over its own JSON-RPC,
+the block hash, the header's state root, ``GlobalModel`` (hashed) and ``ModelVersions``; each
+validator executed the block itself — re-ran the aggregation in ``on_finalize`` — and the model
+is part of the state root, so one answer for all is the proof that all computed the same
+aggregate (``validators_agree``). A disagreement is printed loudly, the report written and the
+run fails (exit code 1). With every update in its window the network's rounds aggregate the
+same updates as the gated single node, so the model hashes match a ``--validators 1`` run with
+the same options. SIGTERM is handled like Ctrl-C: every node and contributor is stopped.
+
 **Stakes and attackers.** Contributor ``k`` stakes ``samples_k`` × :data:`STAKE_PER_SAMPLE`
 (organisations stake in proportion to the data they bring), so ``--weighting stake`` weighs like
 FedAvg's sample counts and the baseline uses sample weights. ``--attackers F`` makes attackers of
@@ -55,12 +75,15 @@ import json
 import logging
 import math
 import os
+import random
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,10 +134,20 @@ from pychain.primitives.extrinsic import UncheckedExtrinsic
 from pychain.primitives.keys import Keypair
 from pychain.primitives.multiaddress import AddressId
 from pychain.rpc.client import PychainClient, RpcClientError
+from pychain.testnet import Testnet, TestnetError, default_config
+from pychain.testnet.config import MAX_EXTRA_NODES, MIN_SLOT_DURATION_MS
 
 __all__ = [
     "DemoConfig",
     "DemoError",
+    "DemoNetwork",
+    "DemoRoundResult",
+    "DemoRunReport",
+    "ValidatorView",
+    "ValidatorsDisagree",
+    "default_round_length",
+    "read_validator_view",
+    "views_agree",
     "RoundGate",
     "GatedSlotAuthor",
     "DemoNode",
@@ -160,6 +193,19 @@ DEFAULT_CONTRIBUTORS = 10
 DEFAULT_ROUNDS = 20
 #: Seconds between two looks of the monitor at the finalized head.
 MONITOR_POLL_S = 0.1
+#: Slot durations (ms): the in-process dev node is paced by the round gate, so short slots only
+#: speed it up; the multi-validator network uses the testnet's 1 s slots (Substrate's default
+#: for a local testnet is 6 s; 1 s keeps the demo short while blocks still propagate in time).
+DEV_SLOT_DURATION_MS = 200
+NETWORK_SLOT_DURATION_MS = 1000
+#: Most validators the demo starts (each is a node process on this machine).
+MAX_VALIDATORS = 16
+#: Seconds to wait for the validators to answer RPC and finalize their first block, for the
+#: contributor processes to load their shard and connect, and for every validator to finalize
+#: a round's closing block before the demo compares their states.
+NETWORK_START_TIMEOUT_S = 120.0
+PARTICIPANT_READY_TIMEOUT_S = 180.0
+AGREEMENT_TIMEOUT_S = 60.0
 
 PER_BILLION = 1_000_000_000
 
@@ -224,6 +270,25 @@ def parse_weighting(text: str) -> Weighting:
     return value
 
 
+def default_round_length(validators: int, contributors: int, commit_reveal: bool) -> int:
+    """Blocks per round when ``--round-length`` is not given.
+
+    One validator: 3 (4 with commit-reveal) — the round gate holds the last block until every
+    update is in, so the length only has to leave room for the phases. Several validators: no
+    gate, so the window must hold the slowest contributor's round trip — see the new head, read
+    the model, train, sign, gossip to the slot's author, be included. Measured with 1 s slots on
+    2 shared cores (``last_update_block`` in the report): with torch warmed up before the task
+    exists, updates usually land in the window's first block (round 0: the second, after the
+    joins); the outlier is an update gossiped to a peer that has not imported the round-opening
+    block yet, which refuses it, so it waits for its own validator's next slot — at most N
+    slots under Aura's round robin. Hence ``N + 3`` blocks, plus one per five contributors for
+    the CPU they share, per phase (commit-reveal has two)."""
+    if validators == 1:
+        return 4 if commit_reveal else 3
+    phase = validators + 3 + contributors // 5
+    return 2 * phase if commit_reveal else phase
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     """The demo's options (``pychain demo --help``); :meth:`resolved` fills the quick defaults."""
@@ -244,7 +309,7 @@ class DemoConfig:
     baseline: bool = False
     validators: int = 1
     round_length: int | None = None
-    slot_duration: int = 200
+    slot_duration: int | None = None
     epochs: int | None = None
     lr: float | None = None
     momentum: float | None = None
@@ -295,7 +360,10 @@ class DemoConfig:
             else (0.0 if plain_sgd else DEFAULT_MOMENTUM),
             round_length=cfg.round_length
             if cfg.round_length is not None
-            else (4 if cfg.commit_reveal else 3),
+            else default_round_length(cfg.validators, cfg.contributors, cfg.commit_reveal),
+            slot_duration=cfg.slot_duration
+            if cfg.slot_duration is not None
+            else (DEV_SLOT_DURATION_MS if cfg.validators == 1 else NETWORK_SLOT_DURATION_MS),
             attackers=cfg.attackers if cfg.attackers or cfg.attack is None else 0.3,
         )
         cfg.validate()
@@ -303,11 +371,8 @@ class DemoConfig:
 
     def validate(self) -> None:
         # Verify each option; every message names the flag.
-        if self.validators != 1:
-            raise DemoError(
-                "--validators: only a single-validator dev chain is supported for now "
-                "(the multi-validator network comes with `pychain testnet`)"
-            )
+        if not 1 <= self.validators <= MAX_VALIDATORS:
+            raise DemoError(f"--validators must be in [1, {MAX_VALIDATORS}], got {self.validators}")
         if not 1 <= self.contributors <= 64:
             raise DemoError(f"--contributors must be in [1, 64], got {self.contributors}")
         if not 1 <= self.rounds <= 10_000:
@@ -336,8 +401,11 @@ class DemoConfig:
             raise DemoError("--commit-reveal needs --round-length ≥ 4 (commit, then reveal)")
         if rl < 2:
             raise DemoError(f"--round-length must be ≥ 2 blocks, got {rl}")
-        if not 2 <= self.slot_duration <= 60_000:
-            raise DemoError(f"--slot-duration must be in [2, 60000] ms, got {self.slot_duration}")
+        slot = self.slot_duration
+        assert slot is not None
+        low = 2 if self.validators == 1 else MIN_SLOT_DURATION_MS
+        if not low <= slot <= 60_000:
+            raise DemoError(f"--slot-duration must be in [{low}, 60000] ms, got {slot}")
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise DemoError("--clip-norm must be positive")
         if not 0.0 <= self.outlier_threshold <= 1.0 or not 0.0 <= self.slash_fraction <= 1.0:
@@ -654,6 +722,208 @@ class DemoNode:
         return self._thread is not None and self._thread.is_alive()
 
 
+# ------------------------------------------------------------------------------------ network
+
+
+def free_port_bases(nodes: int) -> dict[str, int]:
+    """Three disjoint ranges of free 127.0.0.1 ports (p2p, RPC, Prometheus), each room for
+    ``nodes`` nodes plus the testnet's spare ones, at a random base (so that demos and tests
+    running side by side do not collide)."""
+    span = nodes + MAX_EXTRA_NODES
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20_000, 60_000 - 3 * span)
+        if all(_port_free(p) for p in range(base, base + 3 * span)):
+            return {"port": base, "rpc_port": base + span, "prometheus_port": base + 2 * span}
+    raise DemoError("no free range of 127.0.0.1 ports for the validators")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class DemoNetwork:
+    """N validator processes (:class:`pychain.testnet.Testnet`: one ``cli.py node --validator``
+    each, own LMDB and keystore, libp2p between them, Aura authoring and GRANDPA finality) on a
+    generated raw chain spec whose genesis endows every contributor (``//ContributorK``)."""
+
+    def __init__(self, validators: int, contributors: int, slot_duration: int, base_dir: Path):
+        config = default_config(
+            validators=validators,
+            contributors=contributors,
+            slot_duration=slot_duration,
+            **free_port_bases(validators),
+        )
+        self.base_dir = base_dir
+        self.testnet = Testnet(config, base_dir)
+        self.n = validators
+
+    @property
+    def names(self) -> list[str]:
+        return [node.name for node in self.testnet.nodes[: self.n]]
+
+    def url(self, index: int) -> str:
+        """The WebSocket URL of validator ``index mod N``."""
+        return self.testnet.url(index % self.n)
+
+    def start(self) -> None:
+        """Start every validator and wait until each has finalized block 1 (peers connected,
+        GRANDPA voting)."""
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+        self.testnet.start(wait=True, timeout=NETWORK_START_TIMEOUT_S)
+
+        def finalized_everywhere() -> bool:
+            self.check_alive()
+            return all(self.testnet.finalized_number(i) >= 1 for i in range(self.n))
+
+        try:
+            Testnet.wait_for(
+                finalized_everywhere, NETWORK_START_TIMEOUT_S, what="block #1 finalized by all"
+            )
+        except TestnetError as exc:
+            raise DemoError(f"the validators did not start: {exc}") from None
+
+    def check_alive(self) -> None:
+        for i in range(self.n):
+            if not self.testnet.is_running(i):
+                raise DemoError(
+                    f"validator {self.names[i]} exited with status {self.testnet.exit_code(i)}: "
+                    f"{self.testnet.log_tail(i)}"
+                )
+
+    def rpc(self, index: int, method: str, params: list[Any]) -> Any:
+        return self.testnet.rpc(index, method, params, timeout=30.0)
+
+    def finalized_heights(self) -> dict[str, int]:
+        """Each validator's finalized height now (``-1`` for one that does not answer)."""
+        heights = {}
+        for i, name in enumerate(self.names):
+            try:
+                heights[name] = self.testnet.finalized_number(i)
+            except TestnetError:
+                heights[name] = -1
+        return heights
+
+    def stop(self) -> None:
+        """SIGTERM every validator, wait, SIGKILL what is left (Testnet.stop)."""
+        self.testnet.stop()
+
+
+@dataclass(frozen=True)
+class ValidatorView:
+    """What one validator holds at a finalized height: the block, its state root, and the
+    task's model — ``GlobalModel`` hashed as the pallet hashes it, the raw ``ModelVersions``
+    entry of the current version."""
+
+    name: str
+    block_hash: str
+    state_root: str
+    model_hash: str
+    model_version: str
+
+    def agreement_key(self) -> tuple[str, str, str, str]:
+        return (self.block_hash, self.state_root, self.model_hash, self.model_version)
+
+
+RpcCall = Callable[[int, str, list[Any]], Any]
+
+
+def read_validator_view(
+    rpc: RpcCall, index: int, name: str, number: int, task_id: int, version: int
+) -> ValidatorView:
+    """Read :class:`ValidatorView` of validator ``index`` at height ``number`` over JSON-RPC
+    (``chain_getBlockHash``, ``chain_getHeader``, ``state_getStorage``)."""
+    block_hash = rpc(index, "chain_getBlockHash", [number])
+    if not isinstance(block_hash, str):
+        raise DemoError(f"validator {name} has no block #{number}")
+    header = rpc(index, "chain_getHeader", [block_hash])
+    state_root = header.get("stateRoot") if isinstance(header, dict) else None
+    if not isinstance(state_root, str):
+        raise DemoError(f"validator {name}: header #{number} has no state root")
+    model_key = "0x" + FL.GlobalModel.hashed_key(task_id).hex()
+    raw = rpc(index, "state_getStorage", [model_key, block_hash])
+    if not isinstance(raw, str):
+        raise DemoError(f"validator {name}: no global model of task {task_id} at #{number}")
+    try:
+        model_q = FL.GlobalModel.value_codec.decode(bytes.fromhex(raw.removeprefix("0x")))
+    except (ValueError, PychainError) as exc:
+        raise DemoError(f"validator {name}: undecodable global model at #{number}: {exc}") from None
+    version_key = "0x" + FL.ModelVersions.hashed_key(task_id, version).hex()
+    entry = rpc(index, "state_getStorage", [version_key, block_hash])
+    return ValidatorView(
+        name,
+        block_hash,
+        state_root,
+        "0x" + compute_model_hash(model_q).hex(),
+        entry if isinstance(entry, str) else "",
+    )
+
+
+def views_agree(views: list[ValidatorView]) -> bool:
+    """Whether every validator holds the same block, state root, model hash and version."""
+    return len({v.agreement_key() for v in views}) <= 1
+
+
+# ------------------------------------------------------------------------------------ report
+
+
+@dataclass
+class DemoRoundResult(RoundResult):
+    """A round of :class:`RoundResult` plus what the validators and the window say about it."""
+
+    #: Every validator holds the same block, state root and model at the closing height.
+    validators_agree: bool = True
+    #: The closing block's state root (as every validator holds it when they agree).
+    state_root: str = ""
+    #: Contributors in the task whose update did not land in the round's window.
+    late_submissions: list[str] = field(default_factory=list)
+    #: The round's window ``[window_start, block]`` and the block of its last update (``None``
+    #: without updates): how much of the window the slowest contributor needed.
+    window_start: int = 0
+    last_update_block: int | None = None
+    #: Each validator's view when they disagree (empty otherwise).
+    disagreement: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class DemoRunReport(DemoReport):
+    """:class:`DemoReport` plus the network: validators, their final finalized heights and the
+    updates that missed their window (``docs/report-format.md``)."""
+
+    validators: int = 1
+    finalized_heights: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def late_submissions(self) -> list[dict[str, Any]]:
+        return [
+            {"round": r.round, "contributor": label}
+            for r in self.rounds
+            if isinstance(r, DemoRoundResult)
+            for label in r.late_submissions
+        ]
+
+    @property
+    def validators_agree(self) -> bool:
+        return all(not isinstance(r, DemoRoundResult) or r.validators_agree for r in self.rounds)
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data["validators"] = self.validators
+        data["finalized_heights"] = self.finalized_heights
+        data["validators_agree"] = self.validators_agree
+        data["late_submissions"] = self.late_submissions
+        return data
+
+
+class ValidatorsDisagree(DemoError):
+    """Two validators hold different states after a round: the run stops (exit code 1)."""
+
+
 # ------------------------------------------------------------------------------------ run
 
 
@@ -683,10 +953,21 @@ class Demo:
         self.spec = ModelSpec(cfg.model, self.split.train.shape, self.split.train.n_classes)
         self.contributors = _contributors(cfg, self.split)
         self.by_account = {c.account: c for c in self.contributors}
-        self.node = DemoNode(cfg.slot_duration, self.out / "node.log")
+        assert cfg.slot_duration is not None
+        #: One validator: the in-process dev node with the round gate; several: node processes.
+        self.node: DemoNode | None = None
+        self.network: DemoNetwork | None = None
+        if cfg.validators == 1:
+            self.node = DemoNode(cfg.slot_duration, self.out / "node.log")
+        else:
+            self.network = DemoNetwork(
+                cfg.validators, cfg.contributors, cfg.slot_duration, self.out / "network"
+            )
         self.procs: list[subprocess.Popen[bytes]] = []
         self.task_id: int | None = None
         self.live = _Live()
+        #: The report being filled (written even when the validators disagree).
+        self.report: DemoRunReport | None = None
 
     # -------------------------------------------------------------------- chain setup
 
@@ -709,14 +990,25 @@ class Demo:
             slash_fraction=int(round(cfg.slash_fraction * PER_BILLION)),
         )
 
+    @property
+    def gate(self) -> RoundGate | None:
+        return self.node.gate if self.node is not None else None
+
+    def url_of(self, contributor: int) -> str:
+        """The node contributor ``contributor`` talks to: the dev node, or validator ``k mod N``."""
+        if self.network is not None:
+            return self.network.url(contributor)
+        assert self.node is not None
+        return self.node.url
+
     def setup_chain(self, client: PychainClient) -> tuple[NDArray[np.int32], int]:
-        """Fund the contributors and create the task as Alice; returns the initial model and the
-        block of creation."""
+        """Fund the contributors (the dev chain; the network's genesis endows them) and create
+        the task as Alice; returns the initial model and the block of creation."""
         alice = Keypair.from_uri("//Alice")
         nonce = client.account_nonce(alice.account_id)
         # The transfers go to the pool with consecutive nonces; create_task (the next nonce) is
         # watched, so when it is in a block every transfer before it is too (checked below).
-        for c in self.contributors:
+        for c in self.contributors if self.network is None else []:
             args = {"dest": AddressId(c.account), "value": c.stake + FEE_ALLOWANCE}
             xt = client.create_signed_extrinsic(
                 alice, "Balances", "transfer_keep_alive", args, nonce=nonce
@@ -758,7 +1050,15 @@ class Demo:
 
     # -------------------------------------------------------------------- participants
 
-    def start_participants(self) -> None:
+    def next_task_id(self, client: PychainClient) -> int:
+        """``FederatedLearning.NextTaskId`` at the best block: the id ``create_task`` will give."""
+        raw = client.get_storage(FL.NextTaskId.hashed_key())
+        return 0 if raw is None else int(FL.NextTaskId.value_codec.decode(raw))
+
+    def start_participants(self, wait_for_task: bool = False) -> None:
+        """One ``python -m ml_engine.participant`` process per contributor; contributor ``k``
+        talks to :meth:`url_of` ``(k)``. With ``wait_for_task`` they start before the task
+        exists (``self.task_id`` is the id it will get) and wait for it."""
         cfg = self.cfg
         assert self.task_id is not None
         folder = self.out / "participants"
@@ -772,7 +1072,7 @@ class Demo:
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         for c in self.contributors:
             pc = ParticipantConfig(
-                url=self.node.url,
+                url=self.url_of(c.index),
                 task_id=self.task_id,
                 suri=c.suri,
                 index=c.index,
@@ -790,6 +1090,8 @@ class Demo:
                 clip_norm=cfg.clip_norm,
                 log_path=str(folder / f"{c.label}.log"),
                 summary_path=str(folder / f"{c.label}.summary.json"),
+                wait_for_task=wait_for_task,
+                ready_path=str(folder / f"{c.label}.ready"),
             )
             path = folder / f"{c.label}.json"
             path.write_text(json.dumps(pc.to_json(), indent=1))
@@ -804,6 +1106,21 @@ class Demo:
             )
             stderr.close()
             self.procs.append(proc)
+
+    def wait_participants_ready(self, timeout_s: float = PARTICIPANT_READY_TIMEOUT_S) -> None:
+        """Wait until every contributor process has loaded its shard and reached its node."""
+        folder = self.out / "participants"
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._check_participants()
+            waiting = [
+                c.label for c in self.contributors if not (folder / f"{c.label}.ready").exists()
+            ]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise DemoError(f"contributors not ready after {timeout_s:g} s: {waiting}")
+            time.sleep(MONITOR_POLL_S)
 
     def stop_participants(self, grace_s: float) -> None:
         """Wait up to ``grace_s`` for the contributor processes, then terminate them."""
@@ -847,19 +1164,111 @@ class Demo:
         c = self.by_account.get(bytes(account))
         return c.label if c is not None else "0x" + bytes(account).hex()
 
+    def _check_chain(self) -> None:
+        if self.network is not None:
+            self.network.check_alive()
+        elif self.node is not None and not self.node.alive():
+            raise DemoError(f"the node stopped: {self.node.error}")
+
+    def check_validators(
+        self, client: PychainClient, number: int, version: int
+    ) -> tuple[bool, str, list[dict[str, str]]]:
+        """Read block ``number``'s hash and state root and the task's model (``GlobalModel``
+        hashed, ``ModelVersions[version]``) from every validator once each has finalized it;
+        returns whether they agree, the state root and, on disagreement, every view. Each
+        validator imported the block itself — re-ran the round's aggregation in ``on_finalize``
+        — so one state root for all means one aggregate for all."""
+        assert self.task_id is not None
+        rpc: RpcCall
+        if self.network is None:
+            names = ["dev"]
+
+            def rpc(index: int, method: str, params: list[Any]) -> Any:
+                return client.rpc.request(method, params)
+
+        else:
+            network = self.network
+            names, rpc = network.names, network.rpc
+
+            def finalized_everywhere() -> bool:
+                network.check_alive()
+                return all(
+                    network.testnet.finalized_number(i) >= number for i in range(len(names))
+                )
+
+            try:
+                Testnet.wait_for(
+                    finalized_everywhere,
+                    AGREEMENT_TIMEOUT_S,
+                    interval=MONITOR_POLL_S,
+                    what=f"block #{number} finalized by every validator",
+                )
+            except TestnetError as exc:
+                raise DemoError(str(exc)) from None
+        try:
+            views = [
+                read_validator_view(rpc, i, name, number, self.task_id, version)
+                for i, name in enumerate(names)
+            ]
+        except TestnetError as exc:
+            raise DemoError(f"reading the validators at #{number}: {exc}") from None
+        agree = views_agree(views)
+        detail = [] if agree else [dataclasses.asdict(v) for v in views]
+        return agree, views[0].state_root, detail
+
+    def _close_round(
+        self,
+        result: DemoRoundResult,
+        client: PychainClient,
+        submitters: set[bytes],
+        removed: set[bytes],
+    ) -> None:
+        """Check a closed round: the late submissions and the validators' agreement."""
+        assert self.cfg.round_length is not None
+        result.window_start = result.block - self.cfg.round_length + 1
+        result.late_submissions = [
+            c.label
+            for c in self.contributors
+            if c.account not in removed and c.account not in submitters
+        ]
+        if result.late_submissions:
+            self.console.print(
+                f"[yellow]round {result.round}: no update from "
+                f"{', '.join(result.late_submissions)} landed in the round's window "
+                "(late or missing)[/]"
+            )
+        agree, root, detail = self.check_validators(client, result.block, result.version)
+        result.validators_agree, result.state_root, result.disagreement = agree, root, detail
+        if not agree:
+            lines = "\n".join(
+                f"  {v['name']}: block {v['block_hash']} state root {v['state_root']} "
+                f"model {v['model_hash']}"
+                for v in detail
+            )
+            self.console.print(
+                f"[bold red]VALIDATORS DISAGREE after round {result.round} "
+                f"(block #{result.block}):[/]\n{lines}"
+            )
+            raise ValidatorsDisagree(
+                f"the validators disagree on the state after round {result.round} "
+                f"(block #{result.block})"
+            )
+
     def monitor(self, client: PychainClient, start_block: int, report: DemoReport) -> None:
         """Follow finalized blocks from ``start_block`` until the task completes."""
         assert self.task_id is not None
         task_id = self.task_id
         next_number = start_block
         submissions = 0
+        submitters: dict[int, set[bytes]] = {}
+        last_update: dict[int, int] = {}
+        removed: set[bytes] = set()
         pending: RoundResult | None = None
         model_q: NDArray[np.int32] | None = None
         with self._live_display() as refresh:
             while True:
                 self._check_participants()
-                if not self.node.alive():
-                    raise DemoError(f"the node stopped: {self.node.error}")
+                self._check_chain()
                 finalized = client.rpc.request(
                     "chain_getHeader", [client.rpc.request("chain_getFinalizedHead")]
                 )
@@ -880,6 +1289,8 @@ class Demo:
                         kind = type(ev).__name__
                         if kind in ("UpdateSubmitted", "UpdateRevealed"):
                             submissions += 1
+                            submitters.setdefault(int(ev.round), set()).add(bytes(ev.who))
+                            last_update[int(ev.round)] = next_number
                         elif kind == "RoundAggregated":
                             raw = client.get_storage(FL.GlobalModel.hashed_key(task_id), block_hash)
                             if raw is None:
@@ -889,7 +1300,7 @@ class Demo:
                             if compute_model_hash(model_q) != ev.model_hash:
                                 raise DemoError(f"round {ev.round}: model hash mismatch")
                             acc, loss = self.evaluate(model_q)
-                            pending = RoundResult(
+                            pending = DemoRoundResult(
                                 round=int(ev.round),
                                 block=next_number,
                                 version=int(ev.version),
@@ -904,9 +1315,13 @@ class Demo:
                             report.rounds.append(pending)
                             submissions = 0
                             self.live.accuracy = acc
+                            pending.last_update_block = last_update.pop(int(ev.round), None)
+                            self._close_round(
+                                pending, client, submitters.pop(int(ev.round), set()), removed
+                            )
                         elif kind == "RoundSkipped":
                             last = report.rounds[-1] if report.rounds else None
-                            pending = RoundResult(
+                            pending = DemoRoundResult(
                                 round=int(ev.round),
                                 block=next_number,
                                 version=last.version if last else 0,
@@ -918,6 +1333,10 @@ class Demo:
                             )
                             report.rounds.append(pending)
                             submissions = 0
+                            pending.last_update_block = last_update.pop(int(ev.round), None)
+                            self._close_round(
+                                pending, client, submitters.pop(int(ev.round), set()), removed
+                            )
                         elif kind == "RewardPaid" and pending is not None:
                             label = self._label(ev.who)
                             pending.rewards[label] = pending.rewards.get(label, 0) + int(ev.amount)
@@ -925,6 +1344,8 @@ class Demo:
                             pending.struck.append(self._label(ev.who))
                         elif kind == "ContributorSlashed" and pending is not None:
                             pending.slashed[self._label(ev.who)] = int(ev.amount)
+                        elif kind == "ContributorRemoved":
+                            removed.add(bytes(ev.who))
                         elif kind in ("TaskCompleted", "TaskCancelled"):
                             completed = True
                     next_number += 1
@@ -958,7 +1379,7 @@ class Demo:
 
     def _status(self) -> Group:
         s, cfg = self.live, self.cfg
-        gate = self.node.gate.status if self.node.gate is not None else GateStatus()
+        gate = self.gate.status if self.gate is not None else GateStatus()
         table = Table.grid(padding=(0, 2))
         table.add_row("blocks", f"best #{s.best}", f"finalized #{s.finalized}")
         table.add_row(
@@ -982,7 +1403,7 @@ class Demo:
 
     # -------------------------------------------------------------------- all
 
-    def run(self) -> DemoReport:
+    def run(self) -> DemoRunReport:
         cfg = self.cfg
         started = time.monotonic()
         self.out.mkdir(parents=True, exist_ok=True)
@@ -999,40 +1420,94 @@ class Demo:
                 if cfg.attack
                 else ""
             )
+            + (
+                f"; {cfg.validators} validators, {cfg.slot_duration} ms slots, "
+                f"{cfg.round_length}-block rounds"
+                if self.network is not None
+                else ""
+            )
         )
-        self.node.start([c.account for c in self.contributors], cfg.round_timeout)
+        report = DemoRunReport(
+            config=cfg.to_json(),
+            chain={},
+            contributors=[],
+            initial_accuracy=init_acc,
+            initial_loss=init_loss,
+            initial_model_hash="",
+            validators=cfg.validators,
+        )
+        self.report = report
         chain_started = time.monotonic()
         try:
-            with PychainClient(self.node.url, timeout=120) as client:
-                initial, created_at = self.setup_chain(client)
-                assert self.node.gate is not None
-                self.node.gate.task_id = self.task_id
-                report = DemoReport(
-                    config=cfg.to_json(),
-                    chain=self._chain_info(created_at),
-                    contributors=[],
-                    initial_accuracy=init_acc,
-                    initial_loss=init_loss,
-                    initial_model_hash="0x" + compute_model_hash(initial).hex(),
-                )
-                self.start_participants()
-                self.monitor(client, created_at + 1, report)
-            report.chain_time_s = time.monotonic() - chain_started
+            if self.network is not None:
+                self.network.start()
+                url = self.network.url(0)
+            else:
+                assert self.node is not None
+                self.node.start([c.account for c in self.contributors], cfg.round_timeout)
+                url = self.node.url
+            chain_started = time.monotonic()
+            with PychainClient(url, timeout=120) as client:
+                if self.network is not None:
+                    # No gate can hold other validators' blocks: the contributors start first
+                    # and wait for the task, so that round 0's window is spent joining and
+                    # training, not importing torch.
+                    expected = self.task_id = self.next_task_id(client)
+                    self.start_participants(wait_for_task=True)
+                    self.wait_participants_ready()
+                    initial, created_at = self.setup_chain(client)
+                    if self.task_id != expected:
+                        raise DemoError(f"the task got id {self.task_id}, expected {expected}")
+                else:
+                    initial, created_at = self.setup_chain(client)
+                    assert self.node is not None and self.node.gate is not None
+                    self.node.gate.task_id = self.task_id
+                    self.start_participants()
+                report.chain = self._chain_info(created_at)
+                report.initial_model_hash = "0x" + compute_model_hash(initial).hex()
+                try:
+                    self.monitor(client, created_at + 1, report)
+                finally:
+                    report.chain_time_s = time.monotonic() - chain_started
+                    report.finalized_heights = self._finalized_heights(client)
             self.stop_participants(grace_s=30.0)  # they exit on their own after TaskCompleted
         finally:
             self.stop_participants(grace_s=0.0)
-            self.node.stop()
-        report.gate_timeouts = list(self.node.gate.status.timeouts) if self.node.gate else []
-        report.contributors, report.training_time_s = self._contributor_results(report)
+            if self.network is not None:
+                self.network.stop()
+            elif self.node is not None:
+                self.node.stop()
+            report.gate_timeouts = list(self.gate.status.timeouts) if self.gate else []
+            report.contributors, report.training_time_s = self._contributor_results(report)
+            report.wall_time_s = time.monotonic() - started
         if cfg.baseline:
             report.baseline = self.baseline()
         report.wall_time_s = time.monotonic() - started
         return report
 
+    def _finalized_heights(self, client: PychainClient) -> dict[str, int]:
+        """Each validator's finalized height at the end of the run (``-1``: no answer)."""
+        if self.network is not None:
+            return self.network.finalized_heights()
+        try:
+            head = client.rpc.request("chain_getFinalizedHead")
+            return {"dev": int(client.rpc.request("chain_getHeader", [head])["number"], 16)}
+        except (RpcClientError, KeyError, TypeError, ValueError):
+            return {"dev": -1}
+
     def _chain_info(self, created_at: int) -> dict[str, Any]:
         p = self.task_params()
+        if self.network is not None:
+            ports = [node.rpc_port for node in self.network.testnet.nodes]
+            node = (
+                f"{self.cfg.validators} validator processes (pychain.testnet: Aura, GRANDPA, "
+                f"libp2p), JSON-RPC on 127.0.0.1 ports {', '.join(map(str, ports))}; "
+                f"contributor k talks to validator k mod {self.cfg.validators}"
+            )
+        else:
+            node = "in-process dev node (1 validator), JSON-RPC on 127.0.0.1"
         return {
-            "node": "in-process dev node (1 validator), JSON-RPC on 127.0.0.1",
+            "node": node,
             "task_id": self.task_id,
             "created_at": created_at,
             "slot_duration_ms": self.cfg.slot_duration,
@@ -1127,14 +1602,42 @@ def _tail(path: Path, lines: int = 3) -> str:
     return " | ".join(text[-lines:])
 
 
-def run_demo(cfg: DemoConfig, console: Console | None = None) -> tuple[DemoReport, dict[str, Path]]:
-    """Run the demo (see the module docstring); returns the report and the files written."""
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C while the demo runs, so that every node and contributor
+    process it started is stopped on the way out (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_demo(
+    cfg: DemoConfig, console: Console | None = None
+) -> tuple[DemoRunReport, dict[str, Path]]:
+    """Run the demo (see the module docstring); returns the report and the files written. When
+    the validators disagree the report is written and :class:`ValidatorsDisagree` raised."""
     if console is None:
         console = Console() if sys.stdout.isatty() else Console(width=120)
     cfg = cfg.resolved()
+    demo: Demo | None = None
     try:
-        demo = Demo(cfg, console)
-        report = demo.run()
+        with _sigterm_as_interrupt():
+            demo = Demo(cfg, console)
+            report = demo.run()
+    except ValidatorsDisagree:
+        if demo is not None and demo.report is not None:
+            paths = write_report(demo.report, Path(cfg.out))
+            console.print(f"[bold red]report (incomplete): {paths['report']}[/]")
+        raise
     except RpcClientError as exc:
         raise DemoError(f"RPC failure: {exc}") from None
     paths = write_report(report, Path(cfg.out))
@@ -1149,5 +1652,19 @@ def run_demo(cfg: DemoConfig, console: Console | None = None) -> tuple[DemoRepor
         f"{report.final_model_hash}; {report.wall_time_s:.1f} s wall, "
         f"{report.chain_time_s:.1f} s on chain, {report.training_time_s:.1f} s training"
     )
+    if cfg.validators > 1:
+        late = report.late_submissions
+        console.print(
+            f"{cfg.validators} validators agreed on every round's state root and model: "
+            f"{'yes' if report.validators_agree else 'NO'}; finalized heights "
+            + ", ".join(f"{k} #{v}" for k, v in report.finalized_heights.items())
+        )
+        console.print(
+            f"every round received the updates of all {cfg.contributors} contributors"
+            if not late
+            else f"[yellow]{len(late)} update(s) missed their round's window: "
+            + ", ".join(f"round {x['round']} {x['contributor']}" for x in late)
+            + "[/]"
+        )
     console.print(f"report: {paths['report']}, {paths['csv']}, {paths['plot']}")
     return report, paths

@@ -8,7 +8,9 @@ module lives here and is listed in ``cli.py``). This module only parses the flag
 :mod:`ml_engine.demo` when the command runs, so that ``pychain --help`` and the other commands
 do not load torch.
 
-Exit codes: 0 on success, 2 on bad options (one line ``error: …``), 1 when the run fails.
+Exit codes: 0 on success, 2 on bad options (one line ``error: …``), 1 when the run fails —
+including when the validators of ``--validators N`` disagree on a round's state — or is
+interrupted (Ctrl-C / SIGTERM; every node and contributor process is stopped first).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "demo",
         help="run a federated-learning task on a local dev chain and report",
-        description="Start a dev node, create a federated-learning task, run one process per "
-        "contributor over JSON-RPC, show a live status and write report.json, rounds.csv and "
-        "accuracy.png (docs/report-format.md).",
+        description="Start a dev node (or, with --validators N, N validator processes), create "
+        "a federated-learning task, run one process per contributor over JSON-RPC, show a live "
+        "status and write report.json, rounds.csv and accuracy.png (docs/report-format.md).",
     )
     p.add_argument("--contributors", type=int, default=None, metavar="N", help="default 10")
     p.add_argument("--rounds", type=int, default=None, metavar="R", help="default 20")
@@ -55,9 +57,29 @@ def register(subparsers: Any) -> None:
         "--quick", action="store_true", help="3 contributors and 3 rounds unless given (smoke run)"
     )
     p.add_argument("--baseline", action="store_true", help="also run float FedAvg in process")
-    p.add_argument("--validators", type=int, default=1, metavar="N", help="only 1 for now")
-    p.add_argument("--round-length", type=int, default=None, metavar="BLOCKS")
-    p.add_argument("--slot-duration", type=int, default=200, metavar="MS")
+    p.add_argument(
+        "--validators",
+        type=int,
+        default=1,
+        metavar="N",
+        help="1: an in-process dev node, paced by the round gate (reproducible); N > 1: N "
+        "validator processes (Aura, GRANDPA), each re-computing every aggregate",
+    )
+    p.add_argument(
+        "--round-length",
+        type=int,
+        default=None,
+        metavar="BLOCKS",
+        help="default 3 with one validator (4 with --commit-reveal); with N validators "
+        "N + 3 + contributors // 5 (twice that with --commit-reveal)",
+    )
+    p.add_argument(
+        "--slot-duration",
+        type=int,
+        default=None,
+        metavar="MS",
+        help="default 200 with one validator, 1000 with several",
+    )
     p.add_argument("--epochs", type=int, default=None, help="local epochs per round")
     p.add_argument("--lr", type=float, default=None, help="local learning rate")
     p.add_argument("--momentum", type=float, default=None, help="local SGD momentum")

@@ -113,6 +113,8 @@ INCLUSION_TIMEOUT_S = 900.0
 HEAD_POLL_S = 1.0
 #: Refused or failed extrinsics tolerated before the participant gives up.
 MAX_FAILURES = 20
+#: Times one round's update is sent again after its block was retracted by a re-org.
+MAX_RESENDS = 3
 
 
 class ParticipantError(MlEngineError):
@@ -153,6 +155,13 @@ class ParticipantConfig:
     summary_path: str | None = None
     #: RPC timeout of one request (seconds).
     rpc_timeout: float = 60.0
+    #: Wait for ``task_id`` to be created instead of failing when it does not exist yet (the
+    #: multi-validator demo starts its contributors before it creates the task, so that they are
+    #: loaded and connected when round 0 opens).
+    wait_for_task: bool = False
+    #: File written once the shard is loaded and the node answered (the orchestrator waits for
+    #: it); ``None``: none.
+    ready_path: str | None = None
 
     def __post_init__(self) -> None:
         # Verify the fields that would otherwise fail late, inside a round.
@@ -233,6 +242,8 @@ class _RoundWork:
     salt: bytes = b""
     committed: bool = False
     submitted: bool = False
+    #: Times the update was sent again because its inclusion was retracted (a re-org).
+    resent: int = 0
 
 
 @dataclass
@@ -295,6 +306,7 @@ class Participant:
         self._spec: ModelSpec | None = None
         self._failures = 0
         self._closed_round = 0
+        self._removed = False
         self.done = False
 
     # ------------------------------------------------------------------------ connection
@@ -417,6 +429,20 @@ class Participant:
         assert delta is not None
         return encode_delta(delta, fp), train_s
 
+    def warm_up(self) -> float:
+        """One throw-away local training (a logistic regression on this shard, seed 0) before the
+        task exists: torch's first training in a process costs 0.5–1 s of one-time set-up (and
+        many times that when every contributor does it at once on a few shared cores), which
+        would otherwise eat into round 0's window. Every round's training is seeded on its own,
+        so this changes no update. Returns the seconds spent."""
+        started = time.perf_counter()
+        spec = ModelSpec("logreg", self.data.shape, self.data.n_classes)
+        params = np.zeros(parameter_count(spec.build(0)), dtype=np.float32)
+        local_train(spec, params, self.data, self.config.train_config, seed=0)
+        elapsed = time.perf_counter() - started
+        log.info("warmed up torch in %.2f s", elapsed)
+        return elapsed
+
     # ------------------------------------------------------------------------ submitting
 
     def _send(self, call: str, args: dict[str, Any]) -> bool:
@@ -486,6 +512,8 @@ class Participant:
         cfg = self.config
         task = self.read_task(at)
         if task is None:
+            if cfg.wait_for_task and not self.summary.joined:
+                return  # the orchestrator creates it after starting us
             raise ParticipantError(f"task {cfg.task_id} does not exist")
         self._task = task
         if task.status != TaskStatus.Active:
@@ -496,11 +524,13 @@ class Participant:
             return
         me = self.read_participant(at)
         if me is None:
-            if self.summary.joined:
+            if self._removed:
                 log.info("no longer a participant (slashed and removed)")
                 self.summary.status = "removed"
                 self.done = True
                 return
+            if self.summary.joined:
+                log.warning("the join is no longer in the best chain (a re-org); joining again")
             self.model_spec(task)  # fail early on a model/dataset mismatch
             if self.join():
                 self.summary.joined = self.read_participant(self._best()[0]) is not None
@@ -514,10 +544,16 @@ class Participant:
             return
         if not task.params.commit_reveal:
             work = self._work.get(r)
-            if work is not None and work.submitted:
-                return
             if self.read_submission(r, at) is not None:
                 return
+            if work is not None and work.submitted:
+                # Included earlier, yet not in the best state: the block was retracted (a re-org
+                # between several authors). Send it again while the round is open.
+                if work.resent >= MAX_RESENDS:
+                    return
+                work.resent += 1
+                log.warning("round %d: the included update is no longer in the best chain; "
+                            "sending it again", r)
             work = self._prepare(task, r, at)
             args = {
                 "task": cfg.task_id,
@@ -604,6 +640,8 @@ class Participant:
             elif kind == "ContributorSlashed" and ev.who == self.account:
                 self.summary.slashed += int(ev.amount)
                 log.info("slashed %d", ev.amount)
+            elif kind == "ContributorRemoved" and ev.who == self.account:
+                self._removed = True
             elif kind in ("TaskCompleted", "TaskCancelled"):
                 log.info("%s", kind)
 
@@ -643,6 +681,9 @@ class Participant:
         try:
             _, number = self._best()
             self._last_scanned = number - 1
+            if self.config.wait_for_task:
+                self.warm_up()
+            self._write_ready()
             for _ in self._heads():
                 at, number = self._best()
                 self.scan_events(number)
@@ -659,6 +700,10 @@ class Participant:
             self.close()
             self._write_summary()
         return self.summary
+
+    def _write_ready(self) -> None:
+        if self.config.ready_path is not None:
+            Path(self.config.ready_path).write_text(f"{os.getpid()}\n", "utf-8")
 
     def _write_summary(self) -> None:
         if self.config.summary_path is None:

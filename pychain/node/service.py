@@ -537,6 +537,7 @@ class Node:
             values["is_syncing"] = network.is_syncing
             values["should_have_peers"] = True
             values["local_peer_id"] = network.local_peer_id
+            values["broadcast"] = lambda xt: network.broadcast_transactions([xt])
         grandpa = self.grandpa
         if grandpa is not None:
 

@@ -108,6 +108,9 @@ class RpcContext:
     insert_key: Callable[[str, str, bytes], None] | None = None
     has_key: Callable[[bytes, str], bool] | None = None
     rotate_keys: Callable[[], bytes] | None = None
+    #: Gossip an extrinsic the pool accepted from ``author_submit*`` to the peers (Substrate's
+    #: RPC submissions are propagated like any local one); None: no network.
+    broadcast: Callable[[bytes], None] | None = None
 
 
 # --------------------------------------------------------------------------------- encoding
@@ -736,9 +739,12 @@ class SubstrateRpc:
     async def submit_extrinsic(self, params: Params) -> Any:
         xt = self._submit(params)
         try:
-            return to_hex(self.ctx.pool.submit(xt))
+            tx_hash = self.ctx.pool.submit(xt)
         except (ChainError, TransactionValidityError) as exc:
             raise pool_error(exc) from None
+        if self.ctx.broadcast is not None:
+            self.ctx.broadcast(xt)
+        return to_hex(tx_hash)
 
     async def submit_for_watch(self, params: Params) -> trio.MemoryReceiveChannel[TxStatus]:
         """Submit before the subscription exists: a refused transaction answers the request with
@@ -763,6 +769,8 @@ class SubstrateRpc:
             self.ctx.pool.submit_and_watch(xt, listener=listener)
         except (ChainError, TransactionValidityError) as exc:
             raise pool_error(exc) from None
+        if self.ctx.broadcast is not None:
+            self.ctx.broadcast(xt)
         return receive
 
     async def watch_extrinsic(
