@@ -1394,6 +1394,12 @@ class Demo:
         )
         if gate.holding is not None:
             table.add_row("gate", f"holding #{gate.holding}", f"waiting for {gate.waiting_for}")
+        if self.network is not None:
+            table.add_row(
+                "validators",
+                f"{cfg.validators} ({', '.join(self.network.names)})",
+                f"{cfg.round_length}-block rounds",
+            )
         title = Text(
             f"pychain demo — {cfg.dataset}/{cfg.model}, {cfg.contributors} contributors, "
             f"rule {cfg.rule}",

@@ -84,7 +84,7 @@ class RpcChain:
 
 
 @asynccontextmanager
-async def rpc_chain(**config: Any) -> AsyncIterator[RpcChain]:
+async def rpc_chain(broadcast: Any = None, **config: Any) -> AsyncIterator[RpcChain]:
     assembled = PychainRuntime()
     storage = assembled.build_genesis_storage(genesis_config())
     chain = Chain.open(MemoryStore(), assembled.runtime, assembled.executive, storage)
@@ -94,6 +94,7 @@ async def rpc_chain(**config: Any) -> AsyncIterator[RpcChain]:
         pool=pool,
         version=VERSION,
         metadata=lambda: build_metadata(assembled.runtime, assembled.executive.extensions),
+        broadcast=broadcast,
     )
     rpc = SubstrateRpc(ctx)
     server = RpcServer(rpc.module, RpcConfig(port=0, **config))

@@ -219,3 +219,20 @@ def test_state_call_runtime_apis_answer_in_scale() -> None:
             assert garbage["error"]["code"] == -32000
 
     run(main)
+
+
+def test_accepted_submissions_are_handed_to_the_network_and_refused_ones_are_not() -> None:
+    gossiped: list[bytes] = []
+
+    async def main() -> None:
+        async with rpc_chain(broadcast=gossiped.append) as env, client(env.port) as c:
+            first = env.transfer(ALICE, 0, BOB.account_id, UNIT)
+            second = env.transfer(ALICE, 1, BOB.account_id, UNIT)
+            await c.call("author_submitExtrinsic", "0x" + first.hex())
+            await c.call("author_submitAndWatchExtrinsic", "0x" + second.hex())
+            bad = bytearray(env.transfer(ALICE, 2, BOB.account_id, UNIT))
+            bad[-12] ^= 1
+            assert "error" in await c.request("author_submitExtrinsic", "0x" + bytes(bad).hex())
+            assert gossiped == [first, second]
+
+    run(main)
