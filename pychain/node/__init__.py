@@ -1,9 +1,11 @@
-"""The pychain node: a single-node dev chain today, the place where network and RPC attach next.
+"""The pychain node: authoring, import, networking, GRANDPA, RPC and metrics in one trio nursery.
 
 Substrate counterparts: ``sc-service`` (assembly, :mod:`pychain.node.service`), ``sc-cli``'s
 ``RunCmd`` options (:mod:`pychain.node.config`), ``sc-consensus-aura``'s slot worker and verifier
 (:mod:`pychain.node.authoring`, over the pure :mod:`consensus.aura`) and a one-voter
-``sc-consensus-grandpa`` (:mod:`pychain.node.finality`). DESIGN.md §1 ("node") and §4.
+``sc-consensus-grandpa`` (:mod:`pychain.node.finality`), the network glue
+(:mod:`pychain.node.network`) and the GRANDPA voter environment (:mod:`pychain.node.grandpa`).
+DESIGN.md §1 ("node") and §4.
 """
 
 from pychain.node.authoring import AuthoredBlock, BlockImporter, SlotAuthor, short_hash
