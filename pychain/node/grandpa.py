@@ -30,8 +30,21 @@ Pieces:
   ``(set_id, authorities, first block)`` (:attr:`NodeGrandpa.set_history`, persisted under
   :data:`SET_HISTORY_KEY`).
 
-Differences from Substrate: forced changes are enacted like standard ones (when the enactment
-block is finalized), not on import; messages are broadcast (GossipSub topic), so catch-up
+* Forced changes (``authorities.rs``'s ``apply_forced_changes``; Polkadot spec, "Authority Set
+  Changes": a forced change applies on its fork ``delay`` blocks after the block that logged it,
+  without waiting for finality). The block ``E = b + delay`` enacting a ``ForcedChange{median,
+  change}`` logged in block ``b`` (:func:`enacted_forced_change`, read from the digests) switches
+  the voter to ``set_id + 1`` as soon as ``E`` is *imported* on the best chain: the new voter's base
+  is the block numbered ``median`` on ``E``'s fork (or the node's finalized block when that is
+  higher), which is treated as finalized for the set switch only: the chain's finalized block is
+  not rewritten; it moves when the new set finalizes a descendant. ``E`` may be justified by either
+  set (the old one, if it recovered first, or the new one); later blocks by the new set.
+
+Differences from Substrate: a forced change is applied when its enactment block is on the node's
+*best* chain (Substrate applies the first one imported on any fork and prunes the others); the set
+of each block is read from that fork's state, so forks with different changes keep their own sets,
+but the voter only ever moves to a higher set id (never back, which could make it sign twice in a
+round); messages are broadcast (GossipSub topic), so catch-up
 requests and answers reach every peer instead of one; the equivocation test hook
 (``--equivocate``) signs a second vote for the target's parent in every round.
 """
@@ -56,7 +69,7 @@ from consensus.grandpa.environment import (
     VoteMessage,
     VoterSetState,
 )
-from consensus.grandpa.errors import GrandpaError
+from consensus.grandpa.errors import GrandpaError, JustificationError
 from consensus.grandpa.justification import GRANDPA_ENGINE_ID, GrandpaJustification
 from consensus.grandpa.messages import (
     Commit,
@@ -79,6 +92,11 @@ from pychain.network import messages as net
 from pychain.node.authoring import short_hash
 from pychain.node.errors import NodeError
 from pychain.pallets.grandpa.types import MembershipProof
+from pychain.primitives.consensus_logs import (
+    ForcedChange,
+    ScheduledChange,
+    decode_grandpa_log,
+)
 from pychain.primitives.extrinsic import UncheckedExtrinsic
 from pychain.primitives.header import Header
 from pychain.primitives.keys import Keypair
@@ -106,6 +124,7 @@ __all__ = [
     "NodeGrandpa",
     "SET_HISTORY_KEY",
     "VOTER_STATE_KEY",
+    "enacted_forced_change",
     "from_network",
     "gossip_duration_ms",
     "set_at",
@@ -147,12 +166,38 @@ def set_at(chain: Chain, runtime: PychainRuntime, block_hash: bytes) -> tuple[in
     return set_id, VoterSet(authorities)
 
 
+def enacted_forced_change(chain: Chain, header: Header) -> tuple[int, ForcedChange] | None:
+    """``(b, log)`` when ``header`` (number ``E``) enacts the ``ForcedChange`` logged in its ancestor
+    ``b`` with ``b + delay == E``, else ``None`` (``authorities.rs``: the forced change's effective
+    number). Only one change is pending at a time, so the most recent ``ScheduledChange`` or
+    ``ForcedChange`` log at or below ``header`` is the one ``E`` can enact."""
+    current: Header | None = header
+    while current is not None:
+        for data in current.consensus_logs(GRANDPA_ENGINE_ID):
+            try:
+                entry = decode_grandpa_log(data)
+            except ScaleDecodeError:
+                continue
+            if isinstance(entry, ScheduledChange):
+                return None
+            if isinstance(entry, ForcedChange):
+                if current.number + entry.change.delay == header.number:
+                    return current.number, entry
+                return None
+        if current.number == 0:
+            return None
+        current = chain.header(current.parent_hash)
+    return None
+
+
 def verify_block_justification(
     chain: Chain, runtime: PychainRuntime, header: Header, justification: Justification
 ) -> VerificationResult:
     """Verify a ``(b"FRNK", bytes)`` justification of ``header`` against the set that justifies it:
     the set in the state of its parent (the block enacting a change is still justified by the old
-    set). Raises a ``JustificationError``, or :class:`NodeError` (other engine, unknown parent)."""
+    set), or, for a block enacting a forced change, the new set too (its voter starts below that
+    block). Raises a ``JustificationError``, or :class:`NodeError` (other engine, unknown
+    parent)."""
     engine, encoded = justification
     if engine != GRANDPA_ENGINE_ID:
         raise NodeError(f"unsupported justification engine {engine!r}")
@@ -161,10 +206,18 @@ def verify_block_justification(
     if chain.header(header.parent_hash) is None:
         raise NodeError(f"parent of #{header.number} is unknown: cannot pick its voter set")
     decoded = GrandpaJustification.from_bytes(encoded)
+    expected = (header.hash(), header.number)
     set_id, voters = set_at(chain, runtime, header.parent_hash)
-    return verify_justification(
-        decoded, set_id, voters, expected_target=(header.hash(), header.number)
-    )
+    try:
+        return verify_justification(decoded, set_id, voters, expected_target=expected)
+    except JustificationError:
+        # Verify against the forced set when this (stored) block enacts one.
+        if chain.header(expected[0]) is None:
+            raise
+        new_id, new_voters = set_at(chain, runtime, expected[0])
+        if new_id == set_id or enacted_forced_change(chain, header) is None:
+            raise
+        return verify_justification(decoded, new_id, new_voters, expected_target=expected)
 
 
 @dataclass(frozen=True)
@@ -177,6 +230,16 @@ class AuthoritySetRecord(Struct):
 
 
 _SET_HISTORY = Vec(AuthoritySetRecord.codec())
+
+
+@dataclass(frozen=True)
+class _ForcedSet:
+    """A set enacted by a forced change: its id, voters, the voter's base and block ``E``."""
+
+    set_id: int
+    voters: VoterSet
+    base: tuple[bytes, int]
+    enacted_at: int
 
 
 # ---------------------------------------------------------------------- persisted voter state
@@ -548,6 +611,8 @@ class NodeGrandpa:
             self.env.on_own_vote = self._equivocate
         self.voter: Voter | None = None
         self._checked: tuple[bytes, int] | None = None
+        self._best_checked: bytes | None = None
+        self._forced_cache: tuple[bytes, int, _ForcedSet | None] | None = None
         self.equivocations_sent = 0
         raw = kv.get(COL_META, SET_HISTORY_KEY)
         self.set_history: list[AuthoritySetRecord] = (
@@ -585,25 +650,85 @@ class NodeGrandpa:
         before it, which would spin the loop)."""
         return math.floor(trio.current_time() * 1000 + 0.5)
 
-    def _new_voter(self) -> Voter:
+    def _new_voter(self, forced: _ForcedSet | None = None) -> Voter:
+        """A started voter of the set of the finalized block, or of ``forced`` (a forced change
+        enacted above it on the best chain, whose voter starts from the forced base)."""
         finalized_hash, finalized_number = self.chain.finalized()
         set_id, voters = set_at(self.chain, self.runtime, finalized_hash)
-        self.env.set_id = set_id
-        if not any(record.set_id == set_id for record in self.set_history):
+        if forced is None:
+            forced = self._forced_target(set_id)
+        base = (finalized_hash, finalized_number)
+        if forced is not None:
+            set_id, voters, base = forced.set_id, forced.voters, forced.base
+            if not any(record.set_id == set_id for record in self.set_history):
+                self._record_set(set_id, voters, forced.enacted_at + 1)
+        elif not any(record.set_id == set_id for record in self.set_history):
             self._record_set(set_id, voters, self._first_block_of(finalized_hash, set_id))
+        self.env.set_id = set_id
         in_set = [k for k in self.keys if k.public_key in voters]
         self.key = in_set[0] if in_set else (self.keys[0] if self.keys else None)
         voter = Voter(self.env, voters, set_id, self.key)
+        voter.finalized = base
         role = "voter" if voter.local_id is not None else "observer"
         log.info(
-            "GRANDPA %s of set %d (%d authorities), from finalized #%d",
+            "GRANDPA %s of set %d (%d authorities), from %s #%d",
             role,
             set_id,
             len(voters),
-            finalized_number,
+            "forced base" if forced is not None else "finalized",
+            base[1],
         )
         voter.start(self.now_ms())
         return voter
+
+    def _forced_target(self, above: int) -> _ForcedSet | None:
+        """The newest forced change enacted on the best chain whose set id exceeds ``above``
+        (``authorities.rs``'s ``apply_forced_changes`` on import), with its voter's base."""
+        best_hash, _ = self.chain.best()
+        if self.env.set_id_at(best_hash) <= above:
+            return None
+        cached = self._forced_cache
+        if cached is not None and cached[0] == best_hash and cached[1] == above:
+            return cached[2]
+        found: _ForcedSet | None = None
+        finalized_hash, finalized_number = self.chain.finalized()
+        header = self.chain.store.expect_header(best_hash)
+        while header.number > finalized_number:
+            set_id = self.env.set_id_at(header.hash())
+            if set_id <= above:
+                break
+            if self.env.set_id_at(header.parent_hash) < set_id:
+                forced = enacted_forced_change(self.chain, header)
+                if forced is not None:
+                    found = self._forced_set(header, set_id, forced[1], finalized_hash)
+                    if found is not None:
+                        break
+            header = self.chain.store.expect_header(header.parent_hash)
+        self._forced_cache = (best_hash, above, found)
+        return found
+
+    def _forced_set(
+        self, enacting: Header, set_id: int, change: ForcedChange, finalized_hash: bytes
+    ) -> _ForcedSet | None:
+        """The set enacted by ``enacting`` and its base: the block numbered
+        ``median_last_finalized`` on its fork, or the finalized block when that is higher."""
+        store = self.chain.store
+        finalized_number = store.expect_header(finalized_hash).number
+        median = min(change.median_last_finalized, enacting.number)
+        if median <= finalized_number:
+            # Verify the enacting block extends our finalized chain.
+            if not store.is_descendant(finalized_hash, enacting.hash()):
+                return None
+            base = (finalized_hash, finalized_number)
+        else:
+            header = enacting
+            while header.number > median:
+                header = store.expect_header(header.parent_hash)
+            base = (header.hash(), header.number)
+            if not store.is_descendant(finalized_hash, base[0]):
+                return None
+        _, voters = set_at(self.chain, self.runtime, enacting.hash())
+        return _ForcedSet(set_id, voters, base, enacting.number)
 
     def _first_block_of(self, finalized_hash: bytes, set_id: int) -> int:
         """The first block justified by set ``set_id``: the child of the block that enacted it
@@ -619,23 +744,39 @@ class NodeGrandpa:
             batch.put(COL_META, SET_HISTORY_KEY, _SET_HISTORY.encode(self.set_history))
 
     def _sync_with_chain(self) -> None:
-        """Follow finality that came from elsewhere (sync justifications) and set changes."""
+        """Follow finality that came from elsewhere (sync justifications), standard set changes
+        (once their enactment block is final) and forced ones (once imported on the best chain).
+        The voter only moves to higher set ids."""
         assert self.voter is not None
         finalized = self.chain.finalized()
-        if finalized == self._checked:
+        if finalized != self._checked:
+            self._checked = finalized
+            if finalized[1] > self.voter.finalized[1]:
+                self.voter.finalized = finalized
+            set_id = self.env.set_id_at(finalized[0])
+            if set_id > self.voter.set_id:
+                log.info(
+                    "Applying authority set change enacted at #%d: set %d -> %d",
+                    finalized[1],
+                    self.voter.set_id,
+                    set_id,
+                )
+                self.voter = self._new_voter()
+                return
+        best_hash, _ = self.chain.best()
+        if best_hash == self._best_checked:
             return
-        self._checked = finalized
-        if finalized[1] > self.voter.finalized[1]:
-            self.voter.finalized = finalized
-        set_id = self.env.set_id_at(finalized[0])
-        if set_id != self.voter.set_id:
+        self._best_checked = best_hash
+        forced = self._forced_target(self.voter.set_id)
+        if forced is not None:
             log.info(
-                "Applying authority set change enacted at #%d: set %d -> %d",
-                finalized[1],
+                "Applying forced authority set change enacted at #%d: set %d -> %d, base #%d",
+                forced.enacted_at,
                 self.voter.set_id,
-                set_id,
+                forced.set_id,
+                forced.base[1],
             )
-            self.voter = self._new_voter()
+            self.voter = self._new_voter(forced)
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the voter until cancelled."""

@@ -792,3 +792,41 @@ def test_robust_rules_resist_sign_flip_on_real_digit_updates() -> None:
     honest = UpdateBatch.from_submissions(submissions[3:], bound)
     w = np.asarray(honest.weights, dtype=np.float64)
     assert np.all(np.abs(weighted_mean(honest).update - w @ honest.matrix / w.sum()) <= 1.0)
+
+
+def test_weighted_mean_float_floor_path_is_exact_at_its_bound() -> None:
+    """The float64 floor division (taken when (B + 1) W <= 2^53) equals Python's exact floor
+    division, including negative sums and quotients just below an integer, at the edge of the
+    bound."""
+    import numpy as np
+
+    from pychain.pallets.federated_learning import aggregation as agg
+
+    rng = np.random.default_rng(7)
+    bound = 2**15
+    cases = []
+    # weights making (B + 1) W = 2^53 exactly or just under: the largest W the fast path takes
+    edge_total = agg.FLOAT64_EXACT // (bound + 1)
+    for total in (edge_total, edge_total - 1, 3, 1000):
+        n = 3
+        weights = [total // n] * (n - 1)
+        weights.append(total - sum(weights))
+        for _ in range(4):
+            rows = rng.integers(-bound, bound + 1, size=(n, 64), dtype=np.int64)
+            rows[:, 0] = bound
+            rows[:, 1] = -bound
+            rows[0, 2], rows[1, 2], rows[2, 2] = bound, bound, bound - 1  # just below an integer
+            rows[0, 3], rows[1, 3], rows[2, 3] = -bound, -bound, -bound + 1
+            cases.append((weights, rows.astype(np.int32)))
+    for weights, matrix in cases:
+        accounts = [bytes([i + 1]) * 32 for i in range(len(weights))]
+        result = agg.weighted_mean(
+            [agg.Submission(a, w, matrix[i]) for i, (a, w) in enumerate(zip(accounts, weights, strict=True))],
+            bound,
+        )
+        total = sum(weights)
+        expected = [
+            sum(int(w) * int(matrix[i, j]) for i, w in enumerate(weights)) // total
+            for j in range(matrix.shape[1])
+        ]
+        assert result.update.tolist() == expected

@@ -394,7 +394,8 @@ def _weighted_sum(
     weights: Sequence[int],
     bound: int,
     transform: BlockTransform | None = None,
-) -> NDArray[np.int64]:
+    as_float: bool = False,
+) -> NDArray[np.int64] | NDArray[np.float64]:
     """Exact ``sum_i w_i q_i`` per coordinate, as int64.
 
     Precondition: ``sum(w) * bound < 2^63`` (true for :func:`effective_weights`), so the result and
@@ -458,6 +459,9 @@ def _weighted_sum(
             else:
                 np.matmul(limbs[:, rs], chunk, out=product[:, : b - a])
                 parts[:, cs] += product[:, : b - a]
+    if as_float and k == 1:
+        # The single-limb sums are integers below 2^53 held exactly in float64.
+        return parts[0]
     out = parts[0].astype(np.int64)
     for j in range(1, k):
         out += parts[j].astype(np.int64) << (shift * j)
@@ -548,7 +552,9 @@ def _exact_gram(matrix: NDArray[np.int32], bound: int) -> NDArray[np.int64]:
     return gram
 
 
-def _finish(batch: UpdateBatch, values: NDArray[np.int64], included: Sequence[bool]) -> Aggregate:
+def _finish(
+    batch: UpdateBatch, values: NDArray[np.int64] | NDArray[np.float64], included: Sequence[bool]
+) -> Aggregate:
     update = values.astype(np.int32)
     update.setflags(write=False)
     return Aggregate(update, batch.accounts, tuple(included))
@@ -564,8 +570,19 @@ def weighted_mean(updates: Updates, bound: int | None = None) -> Aggregate:
     :func:`_weighted_sum`). Result in ``[-B, B]``."""
     batch = _as_batch(updates, bound)
     weights = effective_weights(batch.weights, batch.bound)
+    total = sum(weights)
+    if total * (batch.bound + 1) <= FLOAT64_EXACT:
+        # Float floor division is exact here: with integers |s| <= W B and W, the quotient
+        # s / W = k + f (f = 0, or 1/W <= f <= 1 - 1/W) lies at least 1/W from any other integer,
+        # and 1/W >= ulp(|k| + 1) / 2 because (|k| + 1) W <= (B + 1) W <= 2^53; so the correctly
+        # rounded quotient never crosses an integer and its floor is floor(s / W).
+        sums_f = _weighted_sum(batch.matrix, weights, batch.bound, as_float=True)
+        if sums_f.dtype == np.float64:
+            values = np.floor(np.divide(sums_f, float(total), out=sums_f), out=sums_f)
+            return _finish(batch, values, [True] * batch.n)
+        return _finish(batch, np.floor_divide(sums_f, total), [True] * batch.n)
     sums = _weighted_sum(batch.matrix, weights, batch.bound)
-    return _finish(batch, np.floor_divide(sums, sum(weights)), [True] * batch.n)
+    return _finish(batch, np.floor_divide(sums, total), [True] * batch.n)
 
 
 class _SortedBlock:
